@@ -1,0 +1,179 @@
+"""The app factory, and the ``app`` that ``sanic service.app`` finds.
+
+Importing this module has no side effects: ``app`` is built on first access (PEP 562), from
+the environment and ``.env``, so that ``sanic service.app`` works while tests and the
+command line call :func:`create_app` with their own settings.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+import time
+import uuid
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.http.constants import HTTP
+from sanic.response import HTTPResponse
+
+from . import __version__
+from .auth.routes import bp as auth_bp
+from .auth.service import AuthService
+from .config import ConfigError, Settings, load_settings, mask_key, prepare_data_dir
+from .errors import register_error_handler
+from .info.routes import bp as info_bp
+from .logs import setup_logging
+from .net import parse_networks
+from .storage import open_store
+
+log = logging.getLogger("portagent")
+access_log = logging.getLogger("portagent.access")
+
+MAX_BODY_BYTES = 1024 * 1024
+_app_counter = itertools.count(1)
+
+
+class PortagentApp(Sanic):
+    """Sanic, with our host and port as defaults for ``sanic service.app`` (Sanic's own are
+    127.0.0.1:8000); ``--host``/``--port`` given to ``sanic`` still win."""
+
+    def get_address(  # type: ignore[override]
+        self,
+        host: str | None,
+        port: int | None,
+        version: HTTP = HTTP.VERSION_1,
+        auto_tls: bool = False,
+    ) -> tuple[str, int]:
+        settings: Settings = self.ctx.settings
+        return Sanic.get_address(host or settings.host, port or settings.port, version, auto_tls)
+
+
+def _configure(app: Sanic, settings: Settings) -> None:
+    app.config.MOTD = False
+    app.config.ACCESS_LOG = False
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.config.WEBSOCKET_MAX_SIZE = MAX_BODY_BYTES
+    app.config.WEBSOCKET_PING_INTERVAL = 20
+    app.config.WEBSOCKET_PING_TIMEOUT = 20
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 5.0
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.OAS_UI_DEFAULT = "swagger"
+    app.config.OAS_UI_REDOC = False
+    app.config.OAS_URL_PREFIX = "/docs"
+    app.config.API_TITLE = "Portagent"
+    app.config.API_VERSION = __version__
+    app.config.API_DESCRIPTION = "Portagent's HTTP API. The chat itself runs over /ws."
+    if settings.cors_origins:
+        app.config.CORS_ORIGINS = ",".join(settings.cors_origins)
+        app.config.CORS_SUPPORTS_CREDENTIALS = False
+        app.config.CORS_ALLOW_HEADERS = "authorization,content-type"
+    else:
+        app.config.CORS = False
+
+
+def _setup_middleware(app: Sanic) -> None:
+    @app.on_request(priority=100)
+    async def start_request(request: Request) -> None:
+        request.ctx.request_id = uuid.uuid4().hex[:16]
+        request.ctx.started = time.perf_counter()
+
+    @app.on_response(priority=100)
+    async def log_request(request: Request, response: HTTPResponse) -> None:
+        started = getattr(request.ctx, "started", None)
+        duration = (time.perf_counter() - started) * 1000 if started else 0.0
+        # The path only: query strings may carry a token (/agentx/info?token=...).
+        access_log.info(
+            "%s %s %s %.1fms rid=%s",
+            request.method,
+            request.path,
+            response.status,
+            duration,
+            getattr(request.ctx, "request_id", "-"),
+        )
+        response.headers.setdefault("x-request-id", getattr(request.ctx, "request_id", "-"))
+        response.headers.setdefault("x-content-type-options", "nosniff")
+
+
+def banner(settings: Settings) -> str:
+    key = settings.llm_provider_key.get_secret_value() if settings.llm_provider_key else ""
+    shown_key = "demo mode (no key)" if settings.demo else mask_key(key)
+    model = "stand-in demo model" if settings.demo else settings.llm_provider_model
+    lines = [
+        f"Portagent {__version__}",
+        f"  Listening:    http://{settings.host}:{settings.port}",
+        f"  Data dir:     {settings.data_dir}",
+        f"  Databases:    {settings.auth_db_path}",
+        f"                {settings.agent_db_path}",
+        f"  Log file:     {settings.log_file}",
+        f"  Invite codes: {'required' if settings.invite_code_required else 'not required'}",
+        f"  Model:        {model}" + ("" if settings.demo else f" at {settings.llm_provider_url}"),
+        f"  API key:      {shown_key}",
+        "  Endpoints:    /health  /api/auth/*  /agentx/info  /ws  /docs",
+    ]
+    return "\n".join(lines)
+
+
+def _setup_listeners(app: Sanic, settings: Settings) -> None:
+    @app.before_server_start
+    async def open_resources(app: Sanic) -> None:
+        print(banner(settings), file=sys.stderr, flush=True)
+        store = open_store(settings.auth_db_path, settings.agent_db_path)
+        app.ctx.store = store
+        app.ctx.auth = AuthService(settings, store)
+        app.ctx.auth.prune()
+        log.info(
+            "Portagent %s serving on port %s (data dir %s)",
+            __version__,
+            settings.port,
+            settings.data_dir,
+        )
+
+    @app.after_server_stop
+    async def close_resources(app: Sanic) -> None:
+        store = getattr(app.ctx, "store", None)
+        if store is not None:
+            store.close()
+
+
+def create_app(settings: Settings, *, name: str | None = None) -> Sanic:
+    """Build a Portagent app: prepare the data directory, wire blueprints and listeners."""
+    settings = prepare_data_dir(settings)
+    setup_logging(settings)
+    app = PortagentApp(name or "portagent", configure_logging=False)
+    app.ctx.settings = settings
+    app.ctx.trusted_proxies = parse_networks(settings.trusted_proxies)
+    _configure(app, settings)
+    register_error_handler(app)
+    _setup_middleware(app)
+    _setup_listeners(app, settings)
+    app.blueprint(info_bp)
+    app.blueprint(auth_bp)
+    app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
+    return app
+
+
+def next_test_app_name() -> str:
+    return f"portagent_{next(_app_counter)}"
+
+
+_environment_app: Sanic | None = None
+
+
+def app_from_environment() -> Sanic:
+    """The app for ``sanic service.app``: settings from ``.env`` and the environment."""
+    global _environment_app
+    if _environment_app is None:
+        try:
+            _environment_app = create_app(load_settings())
+        except ConfigError as error:
+            print(str(error), file=sys.stderr)
+            raise SystemExit(1) from None
+    return _environment_app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return app_from_environment()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,140 @@
+"""One hierarchy of domain errors, turned into JSON answers in one place.
+
+Every error a client can cause is a :class:`PortagentError` with an HTTP status, a stable
+``code`` (used on the WebSocket) and a message that says what was wrong. ``register_error_handler``
+maps these, Sanic's own routing and size errors, and anything unexpected to ``{"error": ...}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.exceptions import (
+    BadRequest as SanicBadRequest,
+)
+from sanic.exceptions import (
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    SanicException,
+)
+from sanic.response import HTTPResponse, json
+
+log = logging.getLogger("portagent.errors")
+
+
+class PortagentError(Exception):
+    """A failure the client caused or must know about."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message}
+
+
+class BadRequest(PortagentError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(PortagentError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(PortagentError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFoundError(PortagentError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(PortagentError):
+    status = 409
+    code = "conflict"
+
+
+class TooLarge(PortagentError):
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(PortagentError):
+    status = 415
+    code = "bad_request"
+
+
+class RateLimited(PortagentError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        retry_after = max(1, retry_after)
+        super().__init__(
+            f"Too many attempts, try again in {retry_after} seconds",
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
+
+
+class InvalidToken(Unauthorized):
+    """A bearer token that is malformed, forged, expired, revoked or whose user is gone."""
+
+    def __init__(self) -> None:
+        super().__init__("Invalid token")
+
+
+def error_response(error: PortagentError) -> HTTPResponse:
+    return json(error.body(), status=error.status, headers=error.headers)
+
+
+def _request_id(request: Request | None) -> str:
+    if request is None:
+        return "-"
+    return getattr(request.ctx, "request_id", None) or "-"
+
+
+def handle_exception(request: Request, exception: Exception) -> HTTPResponse:
+    """The one place where exceptions become answers."""
+    if isinstance(exception, PortagentError):
+        return error_response(exception)
+    if isinstance(exception, NotFound):
+        return json({"error": "Not found"}, status=404)
+    if isinstance(exception, MethodNotAllowed):
+        return json(
+            {"error": f"Method {request.method} not allowed on {request.path}"},
+            status=405,
+            headers=dict(exception.headers or {}),
+        )
+    if isinstance(exception, PayloadTooLarge):
+        return json({"error": "Request body too large (limit 1 MiB)"}, status=413)
+    if isinstance(exception, SanicBadRequest):
+        return json({"error": "Malformed request"}, status=400)
+    if isinstance(exception, SanicException) and 400 <= (exception.status_code or 500) < 500:
+        return json(
+            {"error": str(exception.message or "Bad request")}, status=exception.status_code
+        )
+    request_id = _request_id(request)
+    log.error(
+        "unhandled error on %s %s (request %s)",
+        request.method if request else "-",
+        request.path if request else "-",
+        request_id,
+        exc_info=exception,
+    )
+    return json({"error": "Internal server error", "requestId": request_id}, status=500)
+
+
+def register_error_handler(app: Sanic) -> None:
+    app.error_handler.add(Exception, handle_exception)

@@ -1,0 +1,1 @@
+"""Health and server information: ``/health`` and ``/agentx/info``."""

@@ -1,0 +1,53 @@
+"""The ``info`` blueprint: liveness and the server's description for clients."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from sanic_ext import openapi
+
+from .. import __version__
+from ..auth.models import ErrorResponse
+from ..auth.tokens import bearer_token
+from ..errors import Unauthorized
+from ..storage import now_ms
+
+bp = Blueprint("info")
+
+JSON = "application/json"
+
+
+class HealthResponse(BaseModel):
+    status: str
+    timestamp: int
+
+
+class InfoResponse(BaseModel):
+    version: str
+    wsPath: str
+    demo: bool
+
+
+@bp.get("/health")
+@openapi.summary("Liveness: answers as long as the server serves requests")
+@openapi.response(200, {JSON: HealthResponse})
+async def health(request: Request) -> HTTPResponse:
+    return json(HealthResponse(status="ok", timestamp=now_ms()).model_dump())
+
+
+@bp.get("/agentx/info")
+@openapi.summary("Server version and WebSocket path (needs a token)")
+@openapi.secured("bearer")
+@openapi.parameter(
+    "token", str, "query", description="The token, for clients that cannot set headers"
+)
+@openapi.response(200, {JSON: InfoResponse})
+@openapi.response(401, {JSON: ErrorResponse})
+async def agentx_info(request: Request) -> HTTPResponse:
+    token = bearer_token(request.headers.get("authorization")) or request.args.get("token")
+    if not token:
+        raise Unauthorized("Unauthorized")
+    request.app.ctx.auth.authenticate(token)
+    body = InfoResponse(version=__version__, wsPath="/ws", demo=request.app.ctx.settings.demo)
+    return json(body.model_dump())
