@@ -1,0 +1,1 @@
+"""Accounts: passwords, tokens, invite codes, rate limits and the /api/auth routes."""
