@@ -7,8 +7,11 @@ command line call :func:`create_app` with their own settings.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import logging
+import secrets
 import sys
 import time
 import uuid
@@ -26,7 +29,12 @@ from .errors import register_error_handler
 from .info.routes import bp as info_bp
 from .logs import setup_logging
 from .net import parse_networks
+from .agent.provider import make_model_client
+from .agent.tools import SandboxUnavailable, detect_sandbox
+from .sessions import SessionHub
 from .storage import open_store
+from .ws.registry import SocketRegistry
+from .ws.routes import bp as ws_bp
 
 log = logging.getLogger("portagent")
 access_log = logging.getLogger("portagent.access")
@@ -96,7 +104,7 @@ def _setup_middleware(app: Sanic) -> None:
         response.headers.setdefault("x-content-type-options", "nosniff")
 
 
-def banner(settings: Settings) -> str:
+def banner(settings: Settings, sandbox: str) -> str:
     key = settings.llm_provider_key.get_secret_value() if settings.llm_provider_key else ""
     shown_key = "demo mode (no key)" if settings.demo else mask_key(key)
     model = "stand-in demo model" if settings.demo else settings.llm_provider_model
@@ -110,19 +118,75 @@ def banner(settings: Settings) -> str:
         f"  Invite codes: {'required' if settings.invite_code_required else 'not required'}",
         f"  Model:        {model}" + ("" if settings.demo else f" at {settings.llm_provider_url}"),
         f"  API key:      {shown_key}",
+        f"  Tools:        {', '.join(settings.agent_tools) or 'none'} (sandbox: {sandbox})",
         "  Endpoints:    /health  /api/auth/*  /agentx/info  /ws  /docs",
     ]
     return "\n".join(lines)
 
 
-def _setup_listeners(app: Sanic, settings: Settings) -> None:
+def _choose_sandbox(settings: Settings) -> str:
+    """Settle the tool sandbox at start: ``bwrap`` mode refuses to start without it."""
+    if not settings.agent_tools:
+        return "none"
+    try:
+        sandbox = detect_sandbox(settings.agent_sandbox)
+    except SandboxUnavailable as error:
+        raise ConfigError(f"Error: AGENT_SANDBOX=bwrap but the sandbox cannot run: {error}") from None
+    if sandbox == "none" and settings.agent_sandbox == "auto":
+        log.warning(
+            "bubblewrap is not available: tools run as plain processes of the server's user, "
+            "which can read the server's files (see docs/security.md). Install bubblewrap, or "
+            "set AGENT_SANDBOX=none to silence this warning."
+        )
+    return sandbox
+
+
+async def _start_model(app: Sanic, settings: Settings) -> None:
+    if settings.demo:
+        from .standin import StandInModel, demo_responder
+
+        api_key = secrets.token_urlsafe(24)
+        app.ctx.standin = StandInModel(demo_responder, api_key=api_key)
+        base_url = await app.ctx.standin.start()
+        log.warning("DEMO MODE: replies come from a scripted stand-in model, not from Claude")
+    else:
+        assert settings.llm_provider_key is not None
+        api_key = settings.llm_provider_key.get_secret_value()
+        base_url = settings.llm_provider_url
+    app.ctx.model_client = make_model_client(
+        api_key=api_key,
+        base_url=base_url,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
+
+
+async def _housekeeping(app: Sanic) -> None:
+    """Once a minute: end sockets whose token expired, forget idle sessions, prune tokens."""
+    while True:
+        await asyncio.sleep(60)
+        try:
+            app.ctx.sockets.close_expired()
+            app.ctx.hub.evict_idle()
+            app.ctx.auth.prune()
+        except Exception:
+            log.exception("housekeeping failed")
+
+
+def _setup_listeners(app: Sanic, settings: Settings, sandbox: str) -> None:
     @app.before_server_start
     async def open_resources(app: Sanic) -> None:
-        print(banner(settings), file=sys.stderr, flush=True)
+        print(banner(settings, sandbox), file=sys.stderr, flush=True)
         store = open_store(settings.auth_db_path, settings.agent_db_path)
         app.ctx.store = store
         app.ctx.auth = AuthService(settings, store)
         app.ctx.auth.prune()
+        app.ctx.sockets = SocketRegistry()
+        app.ctx.auth.on_token_revoked = app.ctx.sockets.close_token
+        await _start_model(app, settings)
+        app.ctx.hub = SessionHub(settings, store, app.ctx.model_client, sandbox=sandbox)
+        app.ctx.hub.recover_interrupted_runs()
+        app.ctx.housekeeping = asyncio.get_running_loop().create_task(_housekeeping(app))
         log.info(
             "Portagent %s serving on port %s (data dir %s)",
             __version__,
@@ -130,8 +194,24 @@ def _setup_listeners(app: Sanic, settings: Settings) -> None:
             settings.data_dir,
         )
 
+    @app.before_server_stop
+    async def stop_runs(app: Sanic) -> None:
+        housekeeping = getattr(app.ctx, "housekeeping", None)
+        if housekeeping is not None:
+            housekeeping.cancel()
+        hub = getattr(app.ctx, "hub", None)
+        if hub is not None:
+            await hub.shutdown()
+
     @app.after_server_stop
     async def close_resources(app: Sanic) -> None:
+        client = getattr(app.ctx, "model_client", None)
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
+        standin = getattr(app.ctx, "standin", None)
+        if standin is not None:
+            await standin.stop()
         store = getattr(app.ctx, "store", None)
         if store is not None:
             store.close()
@@ -147,9 +227,10 @@ def create_app(settings: Settings, *, name: str | None = None) -> Sanic:
     _configure(app, settings)
     register_error_handler(app)
     _setup_middleware(app)
-    _setup_listeners(app, settings)
+    _setup_listeners(app, settings, _choose_sandbox(settings))
     app.blueprint(info_bp)
     app.blueprint(auth_bp)
+    app.blueprint(ws_bp)
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     return app
 

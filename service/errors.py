@@ -65,6 +65,13 @@ class Conflict(PortagentError):
     code = "conflict"
 
 
+class Busy(PortagentError):
+    """A reply is still being written in this session."""
+
+    status = 409
+    code = "busy"
+
+
 class TooLarge(PortagentError):
     status = 413
     code = "too_large"

@@ -137,6 +137,7 @@ class AuthService:
         self._store = store
         self._dummy_hash = DummyHash(settings.bcrypt_rounds)
         self._on_user_created = on_user_created
+        self.on_token_revoked: Callable[[str], None] | None = None
         self.limits = AuthLimits(
             settings.login_max_failures_per_account,
             settings.login_max_failures_per_address,
@@ -211,7 +212,12 @@ class AuthService:
 
     async def login(self, body: dict[str, Any], address: str) -> SignedIn:
         request = validate_login(body)
-        account_key = (request.usernameOrEmail.lower(), address)
+        user = await asyncio.to_thread(
+            user_store.find_user_by_login, self._store, request.usernameOrEmail
+        )
+        # Keyed by the account itself, so that its username and its email share one budget.
+        account = ("user", user.id) if user else ("name", request.usernameOrEmail.lower())
+        account_key = (account, address)
         for limit, key in (
             (self.limits.failures_per_address, address),
             (self.limits.failures_per_account, account_key),
@@ -220,9 +226,6 @@ class AuthService:
             if wait is not None:
                 audit.info("login refused reason=rate_limited address=%s", address)
                 raise RateLimited(wait)
-        user = await asyncio.to_thread(
-            user_store.find_user_by_login, self._store, request.usernameOrEmail
-        )
         known_hash = user.password_hash if user is not None else await self._dummy_hash.get()
         password_ok = await check_password(request.password[: PASSWORD_MAX * 4], known_hash)
         if user is None or not password_ok or not user.is_active:
@@ -261,6 +264,8 @@ class AuthService:
         except TokenError:
             return
         user_store.revoke_token(self._store, claims.jti, claims.expires_at * 1000)
+        if self.on_token_revoked is not None:
+            self.on_token_revoked(claims.jti)
         audit.info("logout user=%s jti=%s", claims.user_id, claims.jti[:8])
 
     def prune(self) -> None:

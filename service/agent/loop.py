@@ -1,0 +1,481 @@
+"""One run of the agent: stream a reply, run the tools it asks for, repeat until done.
+
+The loop knows nothing of sockets or databases. It reports through a :class:`RunReporter`:
+``emit`` for each AG-UI event as it happens, ``save`` for each message once it is final. It
+ends by returning a :class:`RunOutcome`; the caller records it and sends the terminal event
+(``RUN_FINISHED`` or ``RUN_ERROR``), so that a client that sees the end can read it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anthropic
+from ag_ui.core import BaseEvent
+
+from ..storage.sessions import MessageRecord
+from . import events
+from .events import Usage
+from .history import conversation_for_model, estimate_tokens, fit_to_budget, mark_cache_points
+from .provider import StreamBroken, classify_provider_error
+from .tools import Toolbox, ToolOutput
+
+log = logging.getLogger("portagent.agent")
+
+CANCELLED_TOOL_RESULT = "Cancelled: the run was stopped before this tool call finished."
+CUT_OFF_TOOL_RESULT = "Not run: the model's reply broke off before the call was complete."
+
+
+class RunReporter(Protocol):
+    def emit(self, event: BaseEvent) -> None: ...
+
+    def save(self, message: MessageRecord) -> None: ...
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    model: str
+    max_tokens: int
+    max_turns: int
+    thinking_budget: int
+    context_tokens: int
+
+
+@dataclass
+class RunOutcome:
+    status: str  # completed | cancelled | failed
+    usage: Usage
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+@dataclass
+class _ToolCall:
+    id: str
+    name: str
+    arguments: str = ""
+    ended: bool = False
+    answered: bool = False
+
+    def parsed_input(self) -> dict[str, Any] | None:
+        try:
+            value = json.loads(self.arguments or "{}")
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+
+@dataclass
+class _Segment:
+    """One assistant message: text, then the tool calls that follow it."""
+
+    id: str
+    text: str = ""
+    text_open: bool = False
+    text_closed: bool = False
+    tool_calls: list[_ToolCall] = field(default_factory=list)
+    saved: bool = False
+
+
+@dataclass
+class _Reasoning:
+    id: str
+    text: str = ""
+    signature: str | None = None
+    redacted: str | None = None
+    open: bool = True
+    saved: bool = False
+
+
+class _ModelTurn:
+    """What one streamed model reply has produced so far, and the events it owes."""
+
+    def __init__(self, run: AgentRun) -> None:
+        self.run = run
+        self.segments: list[_Segment] = []
+        self.reasoning: list[_Reasoning] = []
+        self.blocks: dict[int, Any] = {}
+        self.order: list[Any] = []
+        self.usage = Usage()
+        self.stop_reason: str | None = None
+
+    def _segment(self, *, for_text: bool) -> _Segment:
+        current = self.segments[-1] if self.segments else None
+        if current is None or (for_text and (current.text_closed or current.tool_calls)):
+            current = _Segment(id=new_id("msg"))
+            self.segments.append(current)
+            self.order.append(current)
+        return current
+
+    def on_event(self, event: Any) -> None:
+        kind = event.type
+        if kind == "message_start":
+            self._count_usage(event.message.usage)
+        elif kind == "content_block_start":
+            self._block_start(event.index, event.content_block)
+        elif kind == "content_block_delta":
+            self._block_delta(event.index, event.delta)
+        elif kind == "content_block_stop":
+            self._block_stop(event.index)
+        elif kind == "message_delta":
+            self.stop_reason = event.delta.stop_reason or self.stop_reason
+            if event.usage is not None and event.usage.output_tokens is not None:
+                self.usage.output_tokens = event.usage.output_tokens
+
+    def _count_usage(self, usage: Any) -> None:
+        if usage is None:
+            return
+        self.usage.input_tokens = usage.input_tokens or 0
+        self.usage.cache_read_tokens = getattr(usage, "cache_read_input_tokens", None) or 0
+        self.usage.cache_write_tokens = getattr(usage, "cache_creation_input_tokens", None) or 0
+        self.usage.output_tokens = usage.output_tokens or 0
+
+    def _block_start(self, index: int, block: Any) -> None:
+        emit = self.run.reporter.emit
+        if block.type == "thinking":
+            reasoning = _Reasoning(id=new_id("reasoning"))
+            self.reasoning.append(reasoning)
+            self.blocks[index] = reasoning
+            for event in events.reasoning_start(reasoning.id):
+                emit(event)
+        elif block.type == "redacted_thinking":
+            reasoning = _Reasoning(id=new_id("reasoning"), redacted=block.data, open=False)
+            self.reasoning.append(reasoning)
+            self.blocks[index] = reasoning
+        elif block.type == "tool_use":
+            segment = self._segment(for_text=False)
+            self._close_text(segment)
+            call = _ToolCall(id=block.id, name=block.name)
+            segment.tool_calls.append(call)
+            self.blocks[index] = call
+            emit(events.tool_start(call.id, call.name, segment.id))
+        elif block.type == "text":
+            self.blocks[index] = "text"
+            if getattr(block, "text", ""):
+                self._text(block.text)
+
+    def _text(self, delta: str) -> None:
+        segment = self.segments[-1] if self.segments else None
+        if segment is None or not segment.text_open:
+            segment = self._segment(for_text=True)
+            segment.text_open = True
+            self.run.reporter.emit(events.text_start(segment.id, "assistant"))
+        segment.text += delta
+        self.run.reporter.emit(events.text_content(segment.id, delta))
+
+    def _block_delta(self, index: int, delta: Any) -> None:
+        target = self.blocks.get(index)
+        kind = delta.type
+        if kind == "text_delta" and delta.text:
+            self._text(delta.text)
+        elif kind == "thinking_delta" and isinstance(target, _Reasoning) and delta.thinking:
+            target.text += delta.thinking
+            self.run.reporter.emit(events.reasoning_content(target.id, delta.thinking))
+        elif kind == "signature_delta" and isinstance(target, _Reasoning):
+            target.signature = (target.signature or "") + delta.signature
+        elif kind == "input_json_delta" and isinstance(target, _ToolCall) and delta.partial_json:
+            target.arguments += delta.partial_json
+            self.run.reporter.emit(events.tool_args(target.id, delta.partial_json))
+
+    def _block_stop(self, index: int) -> None:
+        target = self.blocks.get(index)
+        if target == "text" and self.segments:
+            self._close_text(self.segments[-1])
+        elif isinstance(target, _Reasoning):
+            self._close_reasoning(target)
+            self._save_reasoning(target)
+        elif isinstance(target, _ToolCall) and not target.ended:
+            target.ended = True
+            self.run.reporter.emit(events.tool_end(target.id))
+
+    def _close_text(self, segment: _Segment) -> None:
+        if segment.text_open:
+            segment.text_open = False
+            segment.text_closed = True
+            self.run.reporter.emit(events.text_end(segment.id))
+
+    def _close_reasoning(self, reasoning: _Reasoning) -> None:
+        if reasoning.open:
+            reasoning.open = False
+            for event in events.reasoning_end(reasoning.id):
+                self.run.reporter.emit(event)
+
+    def _save_reasoning(self, reasoning: _Reasoning) -> None:
+        if reasoning.saved:
+            return
+        reasoning.saved = True
+        blocks: list[dict[str, Any]] = []
+        if reasoning.redacted is not None:
+            blocks = [{"type": "redacted_thinking", "data": reasoning.redacted}]
+        elif reasoning.signature:
+            blocks = [
+                {"type": "thinking", "thinking": reasoning.text, "signature": reasoning.signature}
+            ]
+        if not blocks and not reasoning.text:
+            return
+        self.run.save(
+            MessageRecord(
+                id=reasoning.id,
+                run_id=self.run.run_id,
+                role="reasoning",
+                content=reasoning.text,
+                blocks=blocks,
+            )
+        )
+
+    def close_everything(self) -> None:
+        """Send the ``*_END`` of every message and tool call still open."""
+        for item in self.order + self.reasoning:
+            if isinstance(item, _Segment):
+                self._close_text(item)
+            elif isinstance(item, _Reasoning):
+                self._close_reasoning(item)
+        for segment in self.segments:
+            for call in segment.tool_calls:
+                if not call.ended:
+                    call.ended = True
+                    self.run.reporter.emit(events.tool_end(call.id))
+
+    def save_segments(self, *, complete: bool) -> list[dict[str, Any]]:
+        """Commit the assistant messages of this turn; return their API content blocks.
+
+        An incomplete turn (cancelled or broken off) keeps its partial text; a tool call whose
+        input never arrived whole is kept with an empty input, and is answered by the caller.
+        """
+        for reasoning in self.reasoning:
+            self._save_reasoning(reasoning)
+        api_blocks: list[dict[str, Any]] = [
+            block
+            for reasoning in self.reasoning
+            for block in (
+                [{"type": "redacted_thinking", "data": reasoning.redacted}]
+                if reasoning.redacted is not None
+                else (
+                    [
+                        {
+                            "type": "thinking",
+                            "thinking": reasoning.text,
+                            "signature": reasoning.signature,
+                        }
+                    ]
+                    if reasoning.signature
+                    else []
+                )
+            )
+        ]
+        to_save = [s for s in self.segments if not s.saved and (s.text or s.tool_calls)]
+        for position, segment in enumerate(to_save):
+            blocks: list[dict[str, Any]] = []
+            if segment.text:
+                blocks.append({"type": "text", "text": segment.text})
+            calls = []
+            for call in segment.tool_calls:
+                tool_input = call.parsed_input() if (complete or call.ended) else None
+                blocks.append(
+                    {"type": "tool_use", "id": call.id, "name": call.name, "input": tool_input or {}}
+                )
+                calls.append({"id": call.id, "name": call.name, "input": tool_input or {}})
+            segment.saved = True
+            is_last = position == len(to_save) - 1
+            self.run.save(
+                MessageRecord(
+                    id=segment.id,
+                    run_id=self.run.run_id,
+                    role="assistant",
+                    content=segment.text,
+                    blocks=blocks,
+                    tool_calls=calls or None,
+                    usage=self.usage.as_dict() if is_last else None,
+                )
+            )
+            api_blocks.extend(blocks)
+        return api_blocks
+
+    @property
+    def tool_calls(self) -> list[_ToolCall]:
+        return [call for segment in self.segments for call in segment.tool_calls]
+
+
+class AgentRun:
+    """Drives one run from the user's message to the model's last word."""
+
+    def __init__(
+        self,
+        client: anthropic.AsyncAnthropic,
+        config: AgentConfig,
+        *,
+        system_prompt: str,
+        toolbox: Toolbox | None,
+        history: list[MessageRecord],
+        user_message: MessageRecord,
+        thread_id: str,
+        reporter: RunReporter,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.system_prompt = system_prompt
+        self.toolbox = toolbox
+        self.history = history
+        self.user_message = user_message
+        self.thread_id = thread_id
+        self.run_id = user_message.run_id
+        self.reporter = reporter
+        self.usage = Usage()
+        self._turn: _ModelTurn | None = None
+        self._begun = False
+
+    def save(self, message: MessageRecord) -> None:
+        self.reporter.save(message)
+
+    def begin(self) -> None:
+        """Announce the run and the user's message (once)."""
+        if self._begun:
+            return
+        self._begun = True
+        emit = self.reporter.emit
+        emit(events.run_started(self.thread_id, self.run_id))
+        emit(events.text_start(self.user_message.id, "user"))
+        emit(events.text_content(self.user_message.id, self.user_message.content))
+        emit(events.text_end(self.user_message.id))
+
+    async def execute(self) -> RunOutcome:
+        self.begin()
+        thinking = self.config.thinking_budget > 0
+        conversation = conversation_for_model([*self.history, self.user_message], thinking=thinking)
+        try:
+            for _ in range(self.config.max_turns):
+                turn = await self._stream_model_turn(conversation)
+                conversation.append({"role": "assistant", "content": turn.save_segments(complete=True)})
+                calls = turn.tool_calls
+                if turn.stop_reason != "tool_use" or not calls:
+                    return RunOutcome(status="completed", usage=self.usage)
+                conversation.append({"role": "user", "content": await self._run_tools(calls)})
+            return RunOutcome(
+                status="failed",
+                usage=self.usage,
+                error_code="max_turns",
+                error_message=(
+                    f"The agent stopped after {self.config.max_turns} model calls without "
+                    "finishing (AGENT_MAX_TURNS). Send a message to let it continue."
+                ),
+            )
+        except asyncio.CancelledError:
+            self._wind_down(CANCELLED_TOOL_RESULT)
+            return RunOutcome(status="cancelled", usage=self.usage)
+        except (anthropic.AnthropicError, StreamBroken) as error:
+            self._wind_down(CUT_OFF_TOOL_RESULT)
+            failure = classify_provider_error(error)
+            return RunOutcome(
+                status="failed",
+                usage=self.usage,
+                error_code=failure.code,
+                error_message=failure.message,
+            )
+        except Exception:
+            log.exception("run %s failed", self.run_id)
+            self._wind_down(CUT_OFF_TOOL_RESULT)
+            return RunOutcome(
+                status="failed",
+                usage=self.usage,
+                error_code="internal",
+                error_message="Something went wrong on the server; the error is in its log.",
+            )
+
+    def _request(self, conversation: list[dict[str, Any]]) -> dict[str, Any]:
+        tools = self.toolbox.definitions() if self.toolbox is not None else []
+        if tools:
+            tools[-1] = {**tools[-1], "cache_control": {"type": "ephemeral"}}
+        system = [
+            {"type": "text", "text": self.system_prompt, "cache_control": {"type": "ephemeral"}}
+        ]
+        fixed = estimate_tokens(system) + estimate_tokens(tools) + self.config.max_tokens
+        messages, _dropped = fit_to_budget(conversation, self.config.context_tokens, fixed)
+        request: dict[str, Any] = {
+            "model": self.config.model,
+            "max_tokens": self.config.max_tokens,
+            "system": system,
+            "messages": mark_cache_points(json.loads(json.dumps(messages))),
+        }
+        if tools:
+            request["tools"] = tools
+        if self.config.thinking_budget > 0:
+            request["thinking"] = {"type": "enabled", "budget_tokens": self.config.thinking_budget}
+            request["max_tokens"] = self.config.max_tokens + self.config.thinking_budget
+        return request
+
+    async def _stream_model_turn(self, conversation: list[dict[str, Any]]) -> _ModelTurn:
+        turn = _ModelTurn(self)
+        self._turn = turn
+        try:
+            async with self.client.messages.stream(**self._request(conversation)) as stream:
+                async for event in stream:
+                    turn.on_event(event)
+        except (anthropic.AnthropicError, asyncio.CancelledError):
+            raise
+        except OSError as error:
+            raise StreamBroken(str(error)) from error
+        except Exception as error:
+            if type(error).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "h11"):
+                raise StreamBroken(type(error).__name__) from error
+            raise
+        finally:
+            self.usage.add(turn.usage)
+        turn.close_everything()
+        return turn
+
+    async def _run_tools(self, calls: list[_ToolCall]) -> list[dict[str, Any]]:
+        results = []
+        for call in calls:
+            tool_input = call.parsed_input()
+            if tool_input is None:
+                output = ToolOutput(content="The tool input was not a JSON object.", is_error=True)
+            elif self.toolbox is None:
+                output = ToolOutput(content=f"No tool named {call.name} here.", is_error=True)
+            else:
+                output = await self.toolbox.execute(call.name, tool_input)
+            results.append(self._answer(call, output.content, is_error=output.is_error))
+        return results
+
+    def _answer(self, call: _ToolCall, content: str, *, is_error: bool) -> dict[str, Any]:
+        call.answered = True
+        block = {
+            "type": "tool_result",
+            "tool_use_id": call.id,
+            "content": content,
+            "is_error": is_error,
+        }
+        message_id = new_id("tool")
+        self.reporter.emit(events.tool_result(message_id, call.id, content))
+        self.save(
+            MessageRecord(
+                id=message_id,
+                run_id=self.run_id,
+                role="tool",
+                content=content,
+                blocks=[block],
+                tool_call_id=call.id,
+                is_error=is_error,
+            )
+        )
+        return block
+
+    def _wind_down(self, unanswered: str) -> None:
+        """After a cancel or a failure: close what is open, keep what was said, answer every
+        tool call that has no result yet. No awaits here: it must finish even when cancelled."""
+        turn = self._turn
+        if turn is None:
+            return
+        turn.close_everything()
+        turn.save_segments(complete=False)
+        for call in turn.tool_calls:
+            if not call.answered:
+                self._answer(call, unanswered, is_error=True)

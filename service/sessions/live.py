@@ -1,0 +1,92 @@
+"""The in-memory side of a session: its seq counter, recent events, subscribers and run."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+MAX_LOG_EVENTS = 50_000
+MAX_LOG_BYTES = 8 * 1024 * 1024
+
+
+class Subscriber(Protocol):
+    """A socket, as the hub sees it: who it belongs to and a non-blocking way to send."""
+
+    user_id: str
+
+    def deliver(self, frame: str) -> None: ...
+
+
+@dataclass
+class LiveRun:
+    id: str
+    task: asyncio.Task | None = None
+    cancel_reason: str | None = None  # user | deleted | shutdown
+    start_seq: int = 0
+
+
+class EventLog:
+    """The frames of recent events, for resuming: bounded by count and by bytes."""
+
+    def __init__(self, max_events: int = MAX_LOG_EVENTS, max_bytes: int = MAX_LOG_BYTES) -> None:
+        self._frames: deque[tuple[int, str]] = deque()
+        self._bytes = 0
+        self._max_events = max_events
+        self._max_bytes = max_bytes
+        self.first_kept_seq: int | None = None
+
+    def append(self, seq: int, frame: str) -> None:
+        self._frames.append((seq, frame))
+        self._bytes += len(frame)
+        while len(self._frames) > self._max_events or (
+            self._bytes > self._max_bytes and len(self._frames) > 1
+        ):
+            _, dropped = self._frames.popleft()
+            self._bytes -= len(dropped)
+        self.first_kept_seq = self._frames[0][0]
+
+    def after(self, seq: int) -> list[str] | None:
+        """Every frame after ``seq``, or None when some of them are no longer kept."""
+        if not self._frames:
+            return []
+        if self.first_kept_seq is not None and seq < self.first_kept_seq - 1:
+            return None
+        return [frame for frame_seq, frame in self._frames if frame_seq > seq]
+
+
+@dataclass
+class LiveSession:
+    id: str
+    owner_id: str
+    seq: int
+    reserved_seq: int
+    reserve: Callable[[str, int], int]
+    log: EventLog = field(default_factory=EventLog)
+    subscribers: set[Subscriber] = field(default_factory=set)
+    run: LiveRun | None = None
+    deleted: bool = False
+    last_active: float = field(default_factory=time.monotonic)
+    # The log starts empty for a session loaded from the database: nothing at or below this
+    # seq can be replayed from memory.
+    loaded_at_seq: int = 0
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        if self.seq > self.reserved_seq:
+            self.reserved_seq = self.reserve(self.id, self.seq)
+        return self.seq
+
+    def replay_after(self, seq: int) -> list[str] | None:
+        if seq >= self.seq:
+            return []
+        if seq < self.loaded_at_seq:
+            return None
+        return self.log.after(seq)
+
+    @property
+    def running(self) -> bool:
+        return self.run is not None

@@ -1,0 +1,317 @@
+"""Conversations, their messages and runs: short synchronous units of work on agentx.db.
+
+Every function that takes an ``owner_id`` answers only for that owner's sessions: another
+user's session is indistinguishable from one that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from pony.orm import db_session, desc, select
+
+from .database import Store, now_ms
+
+DEFAULT_TITLE = "New conversation"
+TITLE_MAX = 200
+SEQ_RESERVATION = 1000
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    owner_id: str
+    title: str
+    title_locked: bool
+    system_prompt: str | None
+    created_at: int
+    updated_at: int
+    message_count: int
+    last_seq: int
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One stored message, in AG-UI terms (role user, assistant, tool or reasoning).
+
+    ``blocks`` holds the exact Anthropic content blocks the message stands for, so that the
+    conversation sent to the model after a restart is the one the model saw.
+    """
+
+    id: str
+    run_id: str
+    role: str
+    content: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    is_error: bool = False
+    usage: dict[str, int] | None = None
+    created_at: int = 0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    session_id: str
+    status: str
+    error_code: str | None
+    error_message: str | None
+    usage: dict[str, int] | None
+    started_at: int
+    ended_at: int | None
+    message_ids: list[str]
+
+
+def _session_record(row) -> SessionRecord:  # noqa: ANN001 - a Pony entity
+    return SessionRecord(
+        id=row.id,
+        owner_id=row.owner_id,
+        title=row.title,
+        title_locked=row.title_locked,
+        system_prompt=row.system_prompt,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        message_count=row.message_count,
+        last_seq=row.last_seq,
+    )
+
+
+def _message_record(row) -> MessageRecord:  # noqa: ANN001 - a Pony entity
+    extra = row.extra or {}
+    return MessageRecord(
+        id=row.id,
+        run_id=row.run_id,
+        role=row.role,
+        content=row.content or "",
+        blocks=list(extra.get("blocks", [])),
+        tool_calls=list(row.tool_calls) if row.tool_calls else None,
+        tool_call_id=row.tool_call_id,
+        is_error=row.is_error,
+        usage=dict(row.usage) if row.usage else None,
+        created_at=row.created_at,
+    )
+
+
+def _owned(store: Store, owner_id: str, session_id: str):  # noqa: ANN202 - a Pony entity
+    row = store.agent.ChatSession.get(id=session_id)
+    if row is None or row.owner_id != owner_id:
+        return None
+    return row
+
+
+@db_session
+def create_session(
+    store: Store,
+    *,
+    owner_id: str,
+    container_id: str,
+    title: str | None,
+    system_prompt: str | None,
+) -> SessionRecord:
+    now = now_ms()
+    container = store.agent.Container.get(id=container_id)
+    if container is None:  # a user created before containers existed: give them one now
+        container = store.agent.Container(id=container_id, user_id=owner_id, created_at=now)
+    row = store.agent.ChatSession(
+        id=str(uuid.uuid4()),
+        container=container,
+        owner_id=owner_id,
+        title=(title or DEFAULT_TITLE)[:TITLE_MAX],
+        title_locked=bool(title),
+        system_prompt=system_prompt,
+        created_at=now,
+        updated_at=now,
+        last_seq=SEQ_RESERVATION,
+    )
+    # A new session reserves seq 1..SEQ_RESERVATION; it starts counting at 1.
+    record = _session_record(row)
+    return SessionRecord(**{**record.__dict__, "last_seq": 0})
+
+
+@db_session
+def list_sessions(store: Store, owner_id: str) -> list[SessionRecord]:
+    rows = select(s for s in store.agent.ChatSession if s.owner_id == owner_id).order_by(
+        lambda s: (desc(s.updated_at), desc(s.created_at))
+    )
+    return [_session_record(row) for row in rows]
+
+
+@db_session
+def get_session(store: Store, owner_id: str, session_id: str) -> SessionRecord | None:
+    row = _owned(store, owner_id, session_id)
+    return _session_record(row) if row is not None else None
+
+
+@db_session
+def get_session_any_owner(store: Store, session_id: str) -> SessionRecord | None:
+    row = store.agent.ChatSession.get(id=session_id)
+    return _session_record(row) if row is not None else None
+
+
+@db_session
+def rename_session(
+    store: Store, owner_id: str, session_id: str, title: str
+) -> SessionRecord | None:
+    row = _owned(store, owner_id, session_id)
+    if row is None:
+        return None
+    row.title = title[:TITLE_MAX]
+    row.title_locked = True
+    row.updated_at = now_ms()
+    return _session_record(row)
+
+
+@db_session
+def delete_session(store: Store, owner_id: str, session_id: str) -> bool:
+    row = _owned(store, owner_id, session_id)
+    if row is None:
+        return False
+    row.delete()
+    return True
+
+
+@db_session
+def reserve_seq(store: Store, session_id: str, at_least: int) -> int:
+    """Raise the session's stored seq mark to cover ``at_least`` plus a block of spares.
+
+    The stored mark is always above every seq handed out, so after a crash counting resumes
+    above anything a client may have seen; a clean stop writes the exact value back.
+    """
+    row = store.agent.ChatSession.get(id=session_id)
+    if row is None:
+        return at_least
+    row.last_seq = max(row.last_seq, at_least + SEQ_RESERVATION)
+    return row.last_seq
+
+
+@db_session
+def store_exact_seq(store: Store, session_id: str, last_seq: int) -> None:
+    row = store.agent.ChatSession.get(id=session_id)
+    if row is not None:
+        row.last_seq = last_seq
+
+
+@db_session
+def start_run(store: Store, session_id: str, user_message: MessageRecord) -> SessionRecord:
+    """Create the run and commit its user message; name the session after it if unnamed."""
+    row = store.agent.ChatSession[session_id]
+    now = now_ms()
+    store.agent.Run(id=user_message.run_id, session=row, status="running", started_at=now)
+    _insert_message(store, row, user_message, now)
+    if not row.title_locked and row.title == DEFAULT_TITLE:
+        row.title = shorten_title(user_message.content)
+    return _session_record(row)
+
+
+def shorten_title(text: str, limit: int = 60) -> str:
+    """The first line of a message, cut at a word boundary near ``limit`` characters."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line or DEFAULT_TITLE
+    cut = line[:limit].rsplit(" ", 1)[0] if " " in line[:limit] else line[:limit]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def _insert_message(store: Store, session, message: MessageRecord, now: int) -> None:  # noqa: ANN001
+    position = session.message_count + 1
+    store.agent.ChatMessage(
+        id=message.id,
+        session=session,
+        run_id=message.run_id,
+        position=position,
+        role=message.role,
+        content=message.content,
+        tool_calls=message.tool_calls,
+        tool_call_id=message.tool_call_id,
+        is_error=message.is_error,
+        extra={"blocks": message.blocks} if message.blocks else None,
+        usage=message.usage,
+        created_at=message.created_at or now,
+    )
+    session.message_count = position
+    session.updated_at = now
+
+
+@db_session
+def add_message(store: Store, session_id: str, message: MessageRecord) -> bool:
+    """Commit one finished message; False when the session was deleted meanwhile."""
+    row = store.agent.ChatSession.get(id=session_id)
+    if row is None:
+        return False
+    _insert_message(store, row, message, now_ms())
+    return True
+
+
+@db_session
+def finish_run(
+    store: Store,
+    run_id: str,
+    *,
+    status: str,
+    error_code: str | None,
+    error_message: str | None,
+    usage: dict[str, int] | None,
+) -> SessionRecord | None:
+    run = store.agent.Run.get(id=run_id)
+    if run is None:
+        return None
+    now = now_ms()
+    run.status = status
+    run.error_code = error_code
+    run.error_message = error_message[:2000] if error_message else None
+    run.usage = usage
+    run.ended_at = now
+    run.session.updated_at = now
+    return _session_record(run.session)
+
+
+@db_session
+def list_messages(store: Store, session_id: str) -> list[MessageRecord]:
+    rows = select(m for m in store.agent.ChatMessage if m.session.id == session_id).order_by(
+        lambda m: m.position
+    )
+    return [_message_record(row) for row in rows]
+
+
+@db_session
+def list_runs(store: Store, session_id: str) -> list[RunRecord]:
+    message_ids: dict[str, list[str]] = {}
+    rows = select(
+        (m.run_id, m.id, m.position) for m in store.agent.ChatMessage if m.session.id == session_id
+    )
+    for run_id, message_id, _position in sorted(rows, key=lambda item: item[2]):
+        message_ids.setdefault(run_id, []).append(message_id)
+    runs = select(r for r in store.agent.Run if r.session.id == session_id).order_by(
+        lambda r: r.started_at
+    )
+    return [
+        RunRecord(
+            id=run.id,
+            session_id=session_id,
+            status=run.status,
+            error_code=run.error_code,
+            error_message=run.error_message,
+            usage=dict(run.usage) if run.usage else None,
+            started_at=run.started_at,
+            ended_at=run.ended_at,
+            message_ids=message_ids.get(run.id, []),
+        )
+        for run in runs
+    ]
+
+
+@db_session
+def interrupt_unfinished_runs(store: Store, message: str) -> list[tuple[str, str]]:
+    """Mark runs left ``running`` by a crash as interrupted; return (session id, run id) pairs."""
+    now = now_ms()
+    interrupted = []
+    for run in select(r for r in store.agent.Run if r.status == "running"):
+        run.status = "interrupted"
+        run.error_code = "interrupted"
+        run.error_message = message
+        run.ended_at = now
+        interrupted.append((run.session.id, run.id))
+    return interrupted

@@ -1,0 +1,1 @@
+"""The /ws blueprint: frame handling, the connection loop, command dispatch."""

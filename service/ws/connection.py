@@ -1,0 +1,220 @@
+"""One authenticated socket: an outbox drained by a writer task, and command dispatch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sanic.server.websockets.impl import WebsocketImplProtocol
+
+from ..auth.models import UserPublic
+from ..errors import BadRequest, PortagentError, RateLimited
+from ..sessions import Owner, SessionHub
+
+log = logging.getLogger("portagent.ws")
+
+PROTOCOL_VERSION = 1
+MAX_PENDING_FRAMES = 20_000
+COMMAND_BURST = 60
+COMMANDS_PER_SECOND = 20.0
+CLOSE_SLOW_CONSUMER = 1013
+CLOSE_UNAUTHORIZED = 4401
+
+
+class CommandBudget:
+    """A token bucket per socket: bursts are fine, floods get ``rate_limited``."""
+
+    def __init__(self, burst: int = COMMAND_BURST, rate: float = COMMANDS_PER_SECOND) -> None:
+        self._burst = burst
+        self._rate = rate
+        self._tokens = float(burst)
+        self._stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+class Connection:
+    """A socket as the hub sees it (a ``Subscriber``), plus what the command loop needs."""
+
+    def __init__(
+        self,
+        ws: WebsocketImplProtocol,
+        hub: SessionHub,
+        user: UserPublic,
+        *,
+        token_id: str,
+        token_expires_at: int,
+    ) -> None:
+        self.ws = ws
+        self.hub = hub
+        self.user = user
+        self.user_id = user.userId
+        self.owner = Owner(user_id=user.userId, container_id=user.containerId)
+        self.token_id = token_id
+        self.token_expires_at = token_expires_at
+        self.budget = CommandBudget()
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(MAX_PENDING_FRAMES)
+        self._closing = False
+
+    def deliver(self, frame: str) -> None:
+        """Queue a frame without waiting; a client too slow to keep up is disconnected (it
+        can reconnect and resume from its last seq)."""
+        if self._closing:
+            return
+        try:
+            self._outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            log.warning("closing a socket of user %s: it fell too far behind", self.user_id)
+            self.close_soon(CLOSE_SLOW_CONSUMER, "too far behind; reconnect and resume")
+
+    def close_soon(self, code: int, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        asyncio.get_running_loop().create_task(self.ws.close(code, reason))
+
+    def send_json(self, value: dict[str, Any]) -> None:
+        self.deliver(json.dumps(value, ensure_ascii=False))
+
+    async def write_loop(self) -> None:
+        while True:
+            frame = await self._outbox.get()
+            if frame is None:
+                return
+            await self.ws.send(frame)
+
+    def result(self, command_id: Any, data: dict[str, Any]) -> None:
+        self.send_json({"type": "result", "id": command_id, "ok": True, "data": data})
+
+    def failure(self, command_id: Any, code: str, message: str) -> None:
+        self.send_json(
+            {
+                "type": "result",
+                "id": command_id,
+                "ok": False,
+                "error": {"code": code, "message": message},
+            }
+        )
+
+
+def _parse(frame: str | bytes) -> Any:
+    if isinstance(frame, bytes):
+        frame = frame.decode("utf-8")
+    return json.loads(frame)
+
+
+def _optional_string(command: dict[str, Any], name: str) -> str | None:
+    value = command.get(name)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string")
+    return value
+
+
+Handler = Callable[[Connection, dict[str, Any]], dict[str, Any] | None]
+
+
+def _session_create(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
+    title = _optional_string(command, "title")
+    system_prompt = _optional_string(command, "systemPrompt")
+    return {"session": conn.hub.create_session(conn.owner, title, system_prompt)}
+
+
+def _session_list(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
+    return {"sessions": conn.hub.list_sessions(conn.owner)}
+
+
+def _session_get(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
+    return conn.hub.get_session(conn.owner, command.get("sessionId"))
+
+
+def _session_rename(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
+    session_id, title = command.get("sessionId"), command.get("title")
+    return {"session": conn.hub.rename_session(conn.owner, session_id, title)}
+
+
+def _session_delete(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
+    conn.hub.delete_session(conn.owner, command.get("sessionId"))
+    return {}
+
+
+def _session_unsubscribe(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
+    conn.hub.unsubscribe(conn, conn.owner, command.get("sessionId"))
+    return {}
+
+
+def _message_send(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
+    return conn.hub.send_message(
+        conn, conn.owner, command.get("sessionId"), command.get("content")
+    )
+
+
+def _run_cancel(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
+    conn.hub.cancel(conn.owner, command.get("sessionId"))
+    return {}
+
+
+def _ping(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+HANDLERS: dict[str, Handler] = {
+    "session.create": _session_create,
+    "session.list": _session_list,
+    "session.get": _session_get,
+    "session.rename": _session_rename,
+    "session.delete": _session_delete,
+    "session.unsubscribe": _session_unsubscribe,
+    "message.send": _message_send,
+    "run.cancel": _run_cancel,
+    "ping": _ping,
+}
+
+
+def handle_frame(conn: Connection, frame: str | bytes) -> None:
+    """Answer one frame exactly once (``session.subscribe`` also queues its replay after)."""
+    try:
+        command = _parse(frame)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        conn.failure(None, "bad_request", "The frame is not valid JSON")
+        return
+    if not isinstance(command, dict):
+        conn.failure(None, "bad_request", "A command must be a JSON object")
+        return
+    command_id = command.get("id")
+    if not isinstance(command_id, str):
+        conn.failure(None, "bad_request", "Every command needs an \"id\" string")
+        return
+    kind = command.get("type")
+    try:
+        if not conn.budget.take():
+            raise RateLimited(1)
+        if kind == "session.subscribe":
+            data, replay = conn.hub.subscribe(
+                conn, conn.owner, command.get("sessionId"), command.get("afterSeq")
+            )
+            conn.result(command_id, data)
+            for replayed in replay:
+                conn.deliver(replayed)
+            return
+        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            raise BadRequest(f"Unknown command {kind!r}" if isinstance(kind, str) else "type must be a string")
+        conn.result(command_id, handler(conn, command) or {})
+    except RateLimited:
+        conn.failure(command_id, "rate_limited", "Too many commands; slow down and try again")
+    except PortagentError as error:
+        conn.failure(command_id, error.code, error.message)
+    except Exception:
+        log.exception("command %s failed for user %s", kind, conn.user_id)
+        conn.failure(command_id, "internal", "Something went wrong on the server")
