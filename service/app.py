@@ -22,6 +22,8 @@ from sanic.http.constants import HTTP
 from sanic.response import HTTPResponse
 
 from . import __version__
+from .agent.provider import make_model_client
+from .agent.tools import SandboxUnavailable, detect_sandbox
 from .auth.routes import bp as auth_bp
 from .auth.service import AuthService
 from .config import ConfigError, Settings, load_settings, mask_key, prepare_data_dir
@@ -29,8 +31,6 @@ from .errors import register_error_handler
 from .info.routes import bp as info_bp
 from .logs import setup_logging
 from .net import parse_networks
-from .agent.provider import make_model_client
-from .agent.tools import SandboxUnavailable, detect_sandbox
 from .sessions import SessionHub
 from .storage import open_store
 from .ws.registry import SocketRegistry
@@ -131,7 +131,9 @@ def _choose_sandbox(settings: Settings) -> str:
     try:
         sandbox = detect_sandbox(settings.agent_sandbox)
     except SandboxUnavailable as error:
-        raise ConfigError(f"Error: AGENT_SANDBOX=bwrap but the sandbox cannot run: {error}") from None
+        raise ConfigError(
+            f"Error: AGENT_SANDBOX=bwrap but the sandbox cannot run: {error}"
+        ) from None
     if sandbox == "none" and settings.agent_sandbox == "auto":
         log.warning(
             "bubblewrap is not available: tools run as plain processes of the server's user, "

@@ -37,4 +37,17 @@ def json_object_body(request: Request) -> dict[str, Any]:
         raise BadRequest("Invalid JSON in request body") from None
     if not isinstance(value, dict):
         raise BadRequest("Request body must be a JSON object")
+    _require_encodable(value)
     return value
+
+
+def _require_encodable(value: dict[str, Any]) -> None:
+    """Refuse strings that cannot be written back as UTF-8.
+
+    JSON may spell an unpaired surrogate (``"\\ud800"``); Python decodes it into a ``str`` that
+    later fails to encode (hashing, SQLite), which would surface as a 500.
+    """
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("Request body holds an invalid Unicode escape (lone surrogate)") from None

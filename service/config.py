@@ -60,7 +60,7 @@ class Settings(BaseModel):
 
     host: str = Field("0.0.0.0", alias="HOST")
     port: int = Field(5200, alias="PORT", ge=1, le=65535)
-    data_dir: Path = Field(Path("~/.agentx"), alias="DATA_DIR")
+    data_dir: Path = Field(Path("~/.agentx"), alias="DATA_DIR", validate_default=True)
     jwt_secret: SecretStr | None = Field(None, alias="JWT_SECRET")
     invite_code_required: bool = Field(True, alias="INVITE_CODE_REQUIRED")
     log_level: Literal["debug", "info", "warn", "error"] = Field("info", alias="LOG_LEVEL")

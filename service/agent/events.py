@@ -110,7 +110,10 @@ def text_end(message_id: str) -> TextMessageEndEvent:
 
 
 def reasoning_start(message_id: str) -> list[BaseEvent]:
-    return [ReasoningStartEvent(message_id=message_id), ReasoningMessageStartEvent(message_id=message_id)]
+    return [
+        ReasoningStartEvent(message_id=message_id),
+        ReasoningMessageStartEvent(message_id=message_id),
+    ]
 
 
 def reasoning_content(message_id: str, delta: str) -> ReasoningMessageContentEvent:
@@ -118,7 +121,10 @@ def reasoning_content(message_id: str, delta: str) -> ReasoningMessageContentEve
 
 
 def reasoning_end(message_id: str) -> list[BaseEvent]:
-    return [ReasoningMessageEndEvent(message_id=message_id), ReasoningEndEvent(message_id=message_id)]
+    return [
+        ReasoningMessageEndEvent(message_id=message_id),
+        ReasoningEndEvent(message_id=message_id),
+    ]
 
 
 def tool_start(tool_call_id: str, name: str, parent_message_id: str) -> ToolCallStartEvent:

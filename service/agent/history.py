@@ -143,7 +143,9 @@ def _start_with_user(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return turns
 
 
-def conversation_for_model(messages: list[MessageRecord], *, thinking: bool) -> list[dict[str, Any]]:
+def conversation_for_model(
+    messages: list[MessageRecord], *, thinking: bool
+) -> list[dict[str, Any]]:
     """The whole stored history as API messages: alternating, every tool call answered."""
     turns = _answer_every_tool_use(_merge_roles(messages, thinking))
     return _start_with_user(_merge_adjacent(turns))

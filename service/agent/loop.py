@@ -281,7 +281,12 @@ class _ModelTurn:
             for call in segment.tool_calls:
                 tool_input = call.parsed_input() if (complete or call.ended) else None
                 blocks.append(
-                    {"type": "tool_use", "id": call.id, "name": call.name, "input": tool_input or {}}
+                    {
+                        "type": "tool_use",
+                        "id": call.id,
+                        "name": call.name,
+                        "input": tool_input or {},
+                    }
                 )
                 calls.append({"id": call.id, "name": call.name, "input": tool_input or {}})
             segment.saved = True
@@ -354,7 +359,9 @@ class AgentRun:
         try:
             for _ in range(self.config.max_turns):
                 turn = await self._stream_model_turn(conversation)
-                conversation.append({"role": "assistant", "content": turn.save_segments(complete=True)})
+                conversation.append(
+                    {"role": "assistant", "content": turn.save_segments(complete=True)}
+                )
                 calls = turn.tool_calls
                 if turn.stop_reason != "tool_use" or not calls:
                     return RunOutcome(status="completed", usage=self.usage)

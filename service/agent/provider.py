@@ -60,10 +60,9 @@ def classify_provider_error(error: Exception) -> ProviderFailure:
                 "provider_rate_limited",
                 "The model provider is rate-limiting this server. Wait a minute and try again.",
             )
-        if (
-            isinstance(error, anthropic.AuthenticationError | anthropic.PermissionDeniedError)
-            or kind in ("authentication_error", "permission_error")
-        ):
+        if isinstance(
+            error, anthropic.AuthenticationError | anthropic.PermissionDeniedError
+        ) or kind in ("authentication_error", "permission_error"):
             log.error("the model provider refused the API key (HTTP %s)", error.status_code)
             return ProviderFailure(
                 "provider_auth",
@@ -93,6 +92,4 @@ def classify_provider_error(error: Exception) -> ProviderFailure:
             "if it keeps happening, the operator should check LLM_PROVIDER_URL.",
         )
     log.warning("model stream failed: %s", type(error).__name__)
-    return ProviderFailure(
-        "provider_error", "The model's reply broke off unexpectedly. Try again."
-    )
+    return ProviderFailure("provider_error", "The model's reply broke off unexpectedly. Try again.")

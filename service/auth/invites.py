@@ -24,6 +24,10 @@ def daily_invite_code(now: dt.datetime | None = None) -> str:
 
 
 def is_daily_invite_code(code: str, now: dt.datetime | None = None) -> bool:
+    # ASCII digits only: str.isdigit() also accepts "١٢٣" or "²", and compare_digest refuses
+    # non-ASCII strings with a TypeError.
+    if not (code.isascii() and code.isdigit()):
+        return False
     return secrets.compare_digest(code, daily_invite_code(now))
 
 

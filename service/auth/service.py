@@ -169,7 +169,7 @@ class AuthService:
         if not self.invite_code_required:
             return None
         assert code is not None
-        if code.isdigit() and is_daily_invite_code(code):
+        if is_daily_invite_code(code):
             return None
         code_hash = hash_invite_code(code)
         if user_store.find_usable_invite(self._store, code_hash) is None:

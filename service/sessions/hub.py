@@ -23,8 +23,8 @@ from ..agent import events
 from ..agent.loop import AgentConfig, AgentRun, RunOutcome, new_id
 from ..agent.tools import Toolbox
 from ..config import Settings
-from ..errors import Busy, NotFoundError, TooLarge
 from ..errors import BadRequest as BadRequestError
+from ..errors import Busy, NotFoundError, TooLarge
 from ..storage import Store
 from ..storage import sessions as session_store
 from ..storage.sessions import MessageRecord, SessionRecord
@@ -153,7 +153,9 @@ class SessionHub:
         return view
 
     def list_sessions(self, owner: Owner) -> list[dict[str, Any]]:
-        return [self._view(record) for record in session_store.list_sessions(self._store, owner.user_id)]
+        return [
+            self._view(record) for record in session_store.list_sessions(self._store, owner.user_id)
+        ]
 
     def get_session(self, owner: Owner, session_id: Any) -> dict[str, Any]:
         record = self._owned(owner, session_id)

@@ -154,9 +154,7 @@ def _session_unsubscribe(conn: Connection, command: dict[str, Any]) -> dict[str,
 
 
 def _message_send(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
-    return conn.hub.send_message(
-        conn, conn.owner, command.get("sessionId"), command.get("content")
-    )
+    return conn.hub.send_message(conn, conn.owner, command.get("sessionId"), command.get("content"))
 
 
 def _run_cancel(conn: Connection, command: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +191,7 @@ def handle_frame(conn: Connection, frame: str | bytes) -> None:
         return
     command_id = command.get("id")
     if not isinstance(command_id, str):
-        conn.failure(None, "bad_request", "Every command needs an \"id\" string")
+        conn.failure(None, "bad_request", 'Every command needs an "id" string')
         return
     kind = command.get("type")
     try:
@@ -209,7 +207,9 @@ def handle_frame(conn: Connection, frame: str | bytes) -> None:
             return
         handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
-            raise BadRequest(f"Unknown command {kind!r}" if isinstance(kind, str) else "type must be a string")
+            raise BadRequest(
+                f"Unknown command {kind!r}" if isinstance(kind, str) else "type must be a string"
+            )
         conn.result(command_id, handler(conn, command) or {})
     except RateLimited:
         conn.failure(command_id, "rate_limited", "Too many commands; slow down and try again")

@@ -7,9 +7,9 @@ import logging
 from urllib.parse import urlsplit
 
 from sanic import Blueprint, Request
+from sanic.exceptions import WebsocketClosed
 from sanic.response import HTTPResponse, json
 from sanic.server.websockets.impl import WebsocketImplProtocol
-from sanic.exceptions import WebsocketClosed
 from websockets.exceptions import ConnectionClosed
 
 from .. import __version__

@@ -125,7 +125,7 @@ class Toolbox:
             if name == EDITOR_TOOL and self._editor is not None:
                 return await asyncio.to_thread(self._editor.run, tool_input)
         except Exception as exc:
-            log.exception("tool %s failed on input %r", name, tool_input)
+            log.exception("tool %s failed", name)
             return ToolOutput(
                 f"The {name} tool failed unexpectedly ({type(exc).__name__}). "
                 "Try again, or another way.",
