@@ -196,15 +196,6 @@ def _setup_listeners(app: Sanic, settings: Settings, sandbox: str) -> None:
             settings.data_dir,
         )
 
-    @app.before_server_stop
-    async def stop_runs(app: Sanic) -> None:
-        housekeeping = getattr(app.ctx, "housekeeping", None)
-        if housekeeping is not None:
-            housekeeping.cancel()
-        hub = getattr(app.ctx, "hub", None)
-        if hub is not None:
-            await hub.shutdown()
-
     @app.after_server_stop
     async def close_resources(app: Sanic) -> None:
         client = getattr(app.ctx, "model_client", None)
@@ -217,6 +208,24 @@ def _setup_listeners(app: Sanic, settings: Settings, sandbox: str) -> None:
         store = getattr(app.ctx, "store", None)
         if store is not None:
             store.close()
+
+
+def _stop_runs_first(app: Sanic) -> None:
+    """Registered after the blueprints: Sanic runs stop listeners in reverse order, so this
+    one runs before its own listener that cancels websocket handlers, and every socket still
+    receives the closing event of an interrupted run."""
+
+    @app.before_server_stop
+    async def stop_runs(app: Sanic) -> None:
+        housekeeping = getattr(app.ctx, "housekeeping", None)
+        if housekeeping is not None:
+            housekeeping.cancel()
+        hub = getattr(app.ctx, "hub", None)
+        if hub is not None:
+            await hub.shutdown()
+        sockets = getattr(app.ctx, "sockets", None)
+        if sockets is not None:
+            await sockets.drain(within=1.0)
 
 
 def create_app(settings: Settings, *, name: str | None = None) -> Sanic:
@@ -233,6 +242,7 @@ def create_app(settings: Settings, *, name: str | None = None) -> Sanic:
     app.blueprint(info_bp)
     app.blueprint(auth_bp)
     app.blueprint(ws_bp)
+    _stop_runs_first(app)
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     return app
 

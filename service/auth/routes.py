@@ -23,6 +23,8 @@ from .tokens import TOKEN_TTL_LABEL, bearer_token
 
 bp = Blueprint("auth", url_prefix="/api/auth")
 
+# Models are documented as components built from pydantic's own JSON schema
+# (``openapi.Component``), so the description shows their names and required fields.
 JSON = "application/json"
 
 
@@ -37,7 +39,7 @@ def _signed_in(result: SignedIn, status: int) -> HTTPResponse:
 
 @bp.get("/config")
 @openapi.summary("Whether registration needs an invite code")
-@openapi.response(200, {JSON: AuthConfigResponse})
+@openapi.response(200, {JSON: openapi.Component(AuthConfigResponse)})
 async def auth_config(request: Request) -> HTTPResponse:
     return json(
         AuthConfigResponse(inviteCodeRequired=_auth(request).invite_code_required).model_dump()
@@ -46,11 +48,11 @@ async def auth_config(request: Request) -> HTTPResponse:
 
 @bp.post("/register")
 @openapi.summary("Create an account and sign in")
-@openapi.body({JSON: RegisterRequest})
-@openapi.response(201, {JSON: AuthResponse})
-@openapi.response(400, {JSON: ErrorResponse})
-@openapi.response(409, {JSON: ErrorResponse})
-@openapi.response(429, {JSON: ErrorResponse})
+@openapi.body({JSON: openapi.Component(RegisterRequest)})
+@openapi.response(201, {JSON: openapi.Component(AuthResponse)})
+@openapi.response(400, {JSON: openapi.Component(ErrorResponse)})
+@openapi.response(409, {JSON: openapi.Component(ErrorResponse)})
+@openapi.response(429, {JSON: openapi.Component(ErrorResponse)})
 async def register(request: Request) -> HTTPResponse:
     body = json_object_body(request)
     address = client_address(request, request.app.ctx.trusted_proxies)
@@ -59,11 +61,11 @@ async def register(request: Request) -> HTTPResponse:
 
 @bp.post("/login")
 @openapi.summary("Sign in with a username or email and a password")
-@openapi.body({JSON: LoginRequest})
-@openapi.response(200, {JSON: AuthResponse})
-@openapi.response(400, {JSON: ErrorResponse})
-@openapi.response(401, {JSON: ErrorResponse})
-@openapi.response(429, {JSON: ErrorResponse})
+@openapi.body({JSON: openapi.Component(LoginRequest)})
+@openapi.response(200, {JSON: openapi.Component(AuthResponse)})
+@openapi.response(400, {JSON: openapi.Component(ErrorResponse)})
+@openapi.response(401, {JSON: openapi.Component(ErrorResponse)})
+@openapi.response(429, {JSON: openapi.Component(ErrorResponse)})
 async def login(request: Request) -> HTTPResponse:
     body = json_object_body(request)
     address = client_address(request, request.app.ctx.trusted_proxies)
@@ -73,8 +75,8 @@ async def login(request: Request) -> HTTPResponse:
 @bp.get("/verify")
 @openapi.summary("Check a bearer token")
 @openapi.secured("bearer")
-@openapi.response(200, {JSON: VerifyResponse})
-@openapi.response(401, {JSON: VerifyResponse})
+@openapi.response(200, {JSON: openapi.Component(VerifyResponse)})
+@openapi.response(401, {JSON: openapi.Component(VerifyResponse)})
 async def verify(request: Request) -> HTTPResponse:
     try:
         authenticated = _auth(request).authenticate(
@@ -89,7 +91,7 @@ async def verify(request: Request) -> HTTPResponse:
 @bp.post("/logout")
 @openapi.summary("Revoke the bearer token, if one is given")
 @openapi.secured("bearer")
-@openapi.response(200, {JSON: LogoutResponse})
+@openapi.response(200, {JSON: openapi.Component(LogoutResponse)})
 async def logout(request: Request) -> HTTPResponse:
     _auth(request).logout(bearer_token(request.headers.get("authorization")))
     return json(LogoutResponse(success=True).model_dump())

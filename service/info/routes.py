@@ -31,7 +31,7 @@ class InfoResponse(BaseModel):
 
 @bp.get("/health")
 @openapi.summary("Liveness: answers as long as the server serves requests")
-@openapi.response(200, {JSON: HealthResponse})
+@openapi.response(200, {JSON: openapi.Component(HealthResponse)})
 async def health(request: Request) -> HTTPResponse:
     return json(HealthResponse(status="ok", timestamp=now_ms()).model_dump())
 
@@ -42,8 +42,8 @@ async def health(request: Request) -> HTTPResponse:
 @openapi.parameter(
     "token", str, "query", description="The token, for clients that cannot set headers"
 )
-@openapi.response(200, {JSON: InfoResponse})
-@openapi.response(401, {JSON: ErrorResponse})
+@openapi.response(200, {JSON: openapi.Component(InfoResponse)})
+@openapi.response(401, {JSON: openapi.Component(ErrorResponse)})
 async def agentx_info(request: Request) -> HTTPResponse:
     token = bearer_token(request.headers.get("authorization")) or request.args.get("token")
     if not token:

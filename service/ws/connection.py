@@ -78,6 +78,10 @@ class Connection:
             log.warning("closing a socket of user %s: it fell too far behind", self.user_id)
             self.close_soon(CLOSE_SLOW_CONSUMER, "too far behind; reconnect and resume")
 
+    @property
+    def pending(self) -> int:
+        return self._outbox.qsize()
+
     def close_soon(self, code: int, reason: str) -> None:
         if self._closing:
             return

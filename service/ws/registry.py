@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from .connection import CLOSE_UNAUTHORIZED, Connection
@@ -32,3 +33,10 @@ class SocketRegistry:
         now = time.time()
         for conn in [c for c in self._sockets if c.token_expires_at <= now]:
             conn.close_soon(CLOSE_UNAUTHORIZED, "token expired")
+
+    async def drain(self, within: float) -> None:
+        """Give every socket up to ``within`` seconds to send what is queued."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while any(conn.pending for conn in self._sockets) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
