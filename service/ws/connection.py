@@ -78,9 +78,9 @@ class Connection:
             log.warning("closing a socket of user %s: it fell too far behind", self.user_id)
             self.close_soon(CLOSE_SLOW_CONSUMER, "too far behind; reconnect and resume")
 
-    @property
-    def pending(self) -> int:
-        return self._outbox.qsize()
+    async def flushed(self) -> None:
+        """Wait until every queued frame has been handed to the socket."""
+        await self._outbox.join()
 
     def close_soon(self, code: int, reason: str) -> None:
         if self._closing:
@@ -94,9 +94,12 @@ class Connection:
     async def write_loop(self) -> None:
         while True:
             frame = await self._outbox.get()
-            if frame is None:
-                return
-            await self.ws.send(frame)
+            try:
+                if frame is None:
+                    return
+                await self.ws.send(frame)
+            finally:
+                self._outbox.task_done()
 
     def result(self, command_id: Any, data: dict[str, Any]) -> None:
         self.send_json({"type": "result", "id": command_id, "ok": True, "data": data})

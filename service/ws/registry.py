@@ -36,7 +36,9 @@ class SocketRegistry:
 
     async def drain(self, within: float) -> None:
         """Give every socket up to ``within`` seconds to send what is queued."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while any(conn.pending for conn in self._sockets) and loop.time() < deadline:
-            await asyncio.sleep(0.02)
+        flushing = [asyncio.ensure_future(conn.flushed()) for conn in self._sockets]
+        if not flushing:
+            return
+        _done, pending = await asyncio.wait(flushing, timeout=within)
+        for task in pending:
+            task.cancel()
