@@ -28,6 +28,8 @@ from .auth.routes import bp as auth_bp
 from .auth.service import AuthService
 from .config import ConfigError, Settings, load_settings, mask_key, prepare_data_dir
 from .errors import register_error_handler
+from .info.docs_assets import ASSETS_PATH, swagger_dir
+from .info.docs_assets import bp as docs_assets_bp
 from .info.routes import bp as info_bp
 from .logs import setup_logging
 from .net import parse_networks
@@ -68,6 +70,10 @@ def _configure(app: Sanic, settings: Settings) -> None:
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 5.0
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.OAS_UI_DEFAULT = "swagger"
+    bundled = swagger_dir()
+    if bundled is not None:
+        app.config.OAS_UI_SWAGGER_VERSION = bundled[0]
+        app.config.OAS_UI_SWAGGER_CDN_URL = ASSETS_PATH
     app.config.OAS_UI_REDOC = False
     app.config.OAS_URL_PREFIX = "/docs"
     app.config.API_TITLE = "Portagent"
@@ -240,6 +246,7 @@ def create_app(settings: Settings, *, name: str | None = None) -> Sanic:
     _setup_middleware(app)
     _setup_listeners(app, settings, _choose_sandbox(settings))
     app.blueprint(info_bp)
+    app.blueprint(docs_assets_bp)
     app.blueprint(auth_bp)
     app.blueprint(ws_bp)
     _stop_runs_first(app)

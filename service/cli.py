@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,15 +96,39 @@ def serve(argv: Sequence[str]) -> int:
     from .app import create_app  # deferred: the server's imports are not needed for --help
 
     app = create_app(settings)
-    app.run(
-        host=settings.host,
-        port=settings.port,
-        single_process=True,
-        debug=settings.debug,
-        access_log=False,
-        motd=False,
-    )
+    try:
+        app.run(
+            host=settings.host,
+            port=settings.port,
+            single_process=True,
+            debug=settings.debug,
+            access_log=False,
+            motd=False,
+        )
+    except OSError as error:
+        message = _listen_error(settings, error)
+        if message is None:
+            raise
+        raise ConfigError(message) from None
     return 0
+
+
+def _listen_error(settings: Settings, error: OSError) -> str | None:
+    """One line for the ways binding the listening socket fails, or None for anything else."""
+    address = f"{settings.host}:{settings.port}"
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"Error: invalid PORT ({settings.port}): {address} is already in use; stop the "
+            "other server or choose another port with -p/--port or PORT"
+        )
+    if error.errno == errno.EACCES:
+        return (
+            f"Error: invalid PORT ({settings.port}): not allowed to listen on {address} "
+            "(ports below 1024 need privileges); choose another port with -p/--port or PORT"
+        )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"Error: invalid HOST ({settings.host}): this machine has no such address"
+    return None
 
 
 def invite_parser() -> argparse.ArgumentParser:

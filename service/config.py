@@ -278,9 +278,15 @@ def prepare_data_dir(settings: Settings) -> Settings:
     processes starting at once agree on one secret.
     """
     try:
-        for folder in (settings.data_dir, settings.database_dir, settings.log_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        settings.containers_dir.mkdir(mode=0o700, exist_ok=True)
+        # Private to the server's user: the folders hold password hashes, the secret and logs.
+        # (The mode applies to folders made here; an existing folder keeps its own.)
+        for folder in (
+            settings.data_dir,
+            settings.database_dir,
+            settings.log_dir,
+            settings.containers_dir,
+        ):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         probe = settings.data_dir / f".write-test-{os.getpid()}"
         probe.write_text("ok")
         probe.unlink()

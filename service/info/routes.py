@@ -11,7 +11,7 @@ from .. import __version__
 from ..auth.models import ErrorResponse
 from ..auth.tokens import bearer_token
 from ..errors import Unauthorized
-from ..storage import now_ms
+from ..storage import now_ms, store_answers
 
 bp = Blueprint("info")
 
@@ -21,6 +21,10 @@ JSON = "application/json"
 class HealthResponse(BaseModel):
     status: str
     timestamp: int
+
+
+class ReadyResponse(BaseModel):
+    status: str
 
 
 class InfoResponse(BaseModel):
@@ -34,6 +38,17 @@ class InfoResponse(BaseModel):
 @openapi.response(200, {JSON: openapi.Component(HealthResponse)})
 async def health(request: Request) -> HTTPResponse:
     return json(HealthResponse(status="ok", timestamp=now_ms()).model_dump())
+
+
+@bp.get("/readyz")
+@openapi.summary("Readiness: 200 once the databases are open and answering")
+@openapi.response(200, {JSON: ReadyResponse})
+@openapi.response(503, {JSON: ReadyResponse})
+async def readyz(request: Request) -> HTTPResponse:
+    store = getattr(request.app.ctx, "store", None)
+    if store is None or not store_answers(store):
+        return json(ReadyResponse(status="starting").model_dump(), status=503)
+    return json(ReadyResponse(status="ready").model_dump())
 
 
 @bp.get("/agentx/info")

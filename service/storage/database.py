@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pony.orm import Database
+from pony.orm import Database, db_session
 
 from .entities import define_agent_entities, define_auth_entities
 
@@ -52,6 +52,17 @@ def open_store(auth_path: Path, agent_path: Path) -> Store:
     agent = Database()
     define_agent_entities(agent)
     return Store(auth=_bind(auth, auth_path), agent=_bind(agent, agent_path))
+
+
+def store_answers(store: Store) -> bool:
+    """Both databases open and answering a query."""
+    try:
+        with db_session:
+            store.auth.select("1")
+            store.agent.select("1")
+    except Exception:
+        return False
+    return True
 
 
 def now_ms() -> int:
