@@ -66,6 +66,7 @@ class SessionHub:
         self._sandbox = sandbox
         self._live: dict[str, LiveSession] = {}
         self._sockets: dict[str, set[Subscriber]] = {}
+        self._subscriptions: dict[Subscriber, set[str]] = {}
         self._toolboxes: dict[str, Toolbox] = {}
         self._config = AgentConfig(
             model=settings.llm_provider_model,
@@ -86,8 +87,20 @@ class SessionHub:
             sockets.discard(socket)
             if not sockets:
                 del self._sockets[socket.user_id]
-        for live in self._live.values():
-            live.subscribers.discard(socket)
+        for session_id in self._subscriptions.pop(socket, ()):
+            live = self._live.get(session_id)
+            if live is not None:
+                live.subscribers.discard(socket)
+
+    def _subscribe(self, live: LiveSession, socket: Subscriber) -> None:
+        live.subscribers.add(socket)
+        self._subscriptions.setdefault(socket, set()).add(live.id)
+
+    def _unsubscribe(self, live: LiveSession, socket: Subscriber) -> None:
+        live.subscribers.discard(socket)
+        subscribed = self._subscriptions.get(socket)
+        if subscribed is not None:
+            subscribed.discard(live.id)
 
     def sockets_of(self, user_id: str) -> set[Subscriber]:
         return set(self._sockets.get(user_id, ()))
@@ -193,7 +206,8 @@ class SessionHub:
             if live.run is not None and live.run.task is not None:
                 live.run.cancel_reason = "deleted"
                 live.run.task.cancel()
-            live.subscribers.clear()
+            for socket in tuple(live.subscribers):
+                self._unsubscribe(live, socket)
         toolbox = self._toolboxes.pop(record.id, None)
         if toolbox is not None:
             asyncio.get_running_loop().create_task(toolbox.close())
@@ -212,7 +226,7 @@ class SessionHub:
             raise BadRequestError("afterSeq must be a non-negative integer")
         record = self._owned(owner, session_id)
         live = self._live_session(record)
-        live.subscribers.add(socket)
+        self._subscribe(live, socket)
         data: dict[str, Any] = {"lastSeq": live.seq, "running": live.running}
         replay: list[str] = []
         if after_seq is not None:
@@ -227,7 +241,7 @@ class SessionHub:
         record = self._owned(owner, session_id)
         live = self._live.get(record.id)
         if live is not None:
-            live.subscribers.discard(socket)
+            self._unsubscribe(live, socket)
 
     # ---- runs ----------------------------------------------------------------------------
 
@@ -254,7 +268,7 @@ class SessionHub:
             blocks=[{"type": "text", "text": content}],
         )
         record = session_store.start_run(self._store, record.id, user_message)
-        live.subscribers.add(socket)
+        self._subscribe(live, socket)
         live.run = LiveRun(id=run_id, start_seq=live.seq + 1)
         agent_run = AgentRun(
             self._client,
