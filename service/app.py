@@ -17,7 +17,7 @@ import time
 import uuid
 from typing import Any
 
-from sanic import Request, Sanic
+from sanic import Blueprint, Request, Sanic
 from sanic.http.constants import HTTP
 from sanic.response import HTTPResponse
 
@@ -73,9 +73,9 @@ def _configure(app: Sanic, settings: Settings) -> None:
     bundled = swagger_dir()
     if bundled is not None:
         app.config.OAS_UI_SWAGGER_VERSION = bundled[0]
-        app.config.OAS_UI_SWAGGER_CDN_URL = ASSETS_PATH
+        app.config.OAS_UI_SWAGGER_CDN_URL = settings.base_path + ASSETS_PATH
     app.config.OAS_UI_REDOC = False
-    app.config.OAS_URL_PREFIX = "/docs"
+    app.config.OAS_URL_PREFIX = settings.base_path + "/docs"
     app.config.API_TITLE = "Portagent"
     app.config.API_VERSION = __version__
     app.config.API_DESCRIPTION = "Portagent's HTTP API. The chat itself runs over /ws."
@@ -116,7 +116,7 @@ def banner(settings: Settings, sandbox: str) -> str:
     model = "stand-in demo model" if settings.demo else settings.llm_provider_model
     lines = [
         f"Portagent {__version__}",
-        f"  Listening:    http://{settings.host}:{settings.port}",
+        f"  Listening:    http://{settings.host}:{settings.port}{settings.base_path}/",
         f"  Data dir:     {settings.data_dir}",
         f"  Databases:    {settings.auth_db_path}",
         f"                {settings.agent_db_path}",
@@ -125,7 +125,11 @@ def banner(settings: Settings, sandbox: str) -> str:
         f"  Model:        {model}" + ("" if settings.demo else f" at {settings.llm_provider_url}"),
         f"  API key:      {shown_key}",
         f"  Tools:        {', '.join(settings.agent_tools) or 'none'} (sandbox: {sandbox})",
-        "  Endpoints:    /health  /api/auth/*  /agentx/info  /ws  /docs",
+        "  Endpoints:    "
+        + "  ".join(
+            settings.base_path + path
+            for path in ("/health", "/readyz", "/api/auth/*", "/agentx/info", "/ws", "/docs")
+        ),
     ]
     return "\n".join(lines)
 
@@ -216,6 +220,16 @@ def _setup_listeners(app: Sanic, settings: Settings, sandbox: str) -> None:
             store.close()
 
 
+def _mount(app: Sanic, blueprint: Blueprint, base_path: str) -> None:
+    """Register a blueprint, under ``BASE_PATH`` when one is set (behind a reverse proxy
+    that serves Portagent at a sub-path). The prefix is a registration option, so the
+    blueprint object itself is left as it is for other apps in the same process."""
+    if base_path:
+        app.blueprint(blueprint, url_prefix=base_path + (blueprint.url_prefix or ""))
+    else:
+        app.blueprint(blueprint)
+
+
 def _stop_runs_first(app: Sanic) -> None:
     """Registered after the blueprints: Sanic runs stop listeners in reverse order, so this
     one runs before its own listener that cancels websocket handlers, and every socket still
@@ -245,10 +259,8 @@ def create_app(settings: Settings, *, name: str | None = None) -> Sanic:
     register_error_handler(app)
     _setup_middleware(app)
     _setup_listeners(app, settings, _choose_sandbox(settings))
-    app.blueprint(info_bp)
-    app.blueprint(docs_assets_bp)
-    app.blueprint(auth_bp)
-    app.blueprint(ws_bp)
+    for blueprint in (info_bp, docs_assets_bp, auth_bp, ws_bp):
+        _mount(app, blueprint, settings.base_path)
     _stop_runs_first(app)
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
     return app

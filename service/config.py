@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,7 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 LOG_LEVELS = ("debug", "info", "warn", "error")
+BASE_PATH_PATTERN = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
 MIN_JWT_SECRET_LENGTH = 32
 JWT_SECRET_FILE = ".jwt_secret"
 
@@ -59,6 +61,7 @@ class Settings(BaseModel):
     llm_max_retries: int = Field(2, alias="LLM_MAX_RETRIES", ge=0, le=10)
 
     host: str = Field("0.0.0.0", alias="HOST")
+    base_path: str = Field("", alias="BASE_PATH")
     port: int = Field(5200, alias="PORT", ge=1, le=65535)
     data_dir: Path = Field(Path("~/.agentx"), alias="DATA_DIR", validate_default=True)
     jwt_secret: SecretStr | None = Field(None, alias="JWT_SECRET")
@@ -129,6 +132,16 @@ class Settings(BaseModel):
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"'{origin}' is not an origin like https://chat.example.com")
         return [origin.rstrip("/") for origin in value]
+
+    @field_validator("base_path")
+    @classmethod
+    def _valid_base_path(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            return ""
+        if not value.startswith("/") or not BASE_PATH_PATTERN.match(value) or ".." in value:
+            raise ValueError("must be a path like /portagent (letters, digits, '-', '_', '.', '/')")
+        return value
 
     @field_validator("data_dir", mode="before")
     @classmethod

@@ -37,3 +37,12 @@ def client_address(request: Request, trusted: list[IPNetwork]) -> str:
             except ValueError:
                 return peer
     return hops[0] if hops else peer
+
+
+def public_host(request: Request, trusted: list[IPNetwork]) -> str:
+    """The host the client asked for: ``X-Forwarded-Host`` when a trusted proxy relayed the
+    request (it may rewrite ``Host``), else the ``Host`` header."""
+    forwarded = request.headers.get("x-forwarded-host", "")
+    if forwarded and trusted and _is_trusted(request.ip or "", trusted):
+        return forwarded.split(",")[0].strip()
+    return request.headers.get("host", "")

@@ -16,6 +16,7 @@ from .. import __version__
 from ..auth.service import Authenticated, public_user
 from ..auth.tokens import bearer_token
 from ..errors import InvalidToken
+from ..net import public_host
 from .connection import PROTOCOL_VERSION, Connection, handle_frame
 
 log = logging.getLogger("portagent.ws")
@@ -33,7 +34,7 @@ def _origin_allowed(request: Request) -> bool:
     if "*" in settings.cors_origins or origin.rstrip("/") in settings.cors_origins:
         return True
     parts = urlsplit(origin)
-    host = request.headers.get("host", "")
+    host = public_host(request, request.app.ctx.trusted_proxies)
     return bool(parts.netloc) and parts.netloc.lower() == host.lower()
 
 
