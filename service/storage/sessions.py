@@ -207,7 +207,7 @@ def start_run(store: Store, session_id: str, user_message: MessageRecord) -> Ses
 
 
 def shorten_title(text: str, limit: int = 60) -> str:
-    """The first line of a message, cut at a word boundary near ``limit`` characters."""
+    """A message on one line (whitespace collapsed), cut at a word boundary near ``limit``."""
     line = " ".join(text.split())
     if len(line) <= limit:
         return line or DEFAULT_TITLE
@@ -303,6 +303,15 @@ def list_runs(store: Store, session_id: str) -> list[RunRecord]:
     ]
 
 
+def _usage_of_run(store: Store, run_id: str) -> dict[str, int]:
+    """The sum of the usage kept with a run's messages (for a run that never finished)."""
+    total: dict[str, int] = {}
+    for usage in select(m.usage for m in store.agent.ChatMessage if m.run_id == run_id):
+        for key, value in (usage or {}).items():
+            total[key] = total.get(key, 0) + int(value)
+    return total
+
+
 @db_session
 def interrupt_unfinished_runs(store: Store, message: str) -> list[tuple[str, str]]:
     """Mark runs left ``running`` by a crash as interrupted; return (session id, run id) pairs."""
@@ -313,5 +322,6 @@ def interrupt_unfinished_runs(store: Store, message: str) -> list[tuple[str, str
         run.error_code = "interrupted"
         run.error_message = message
         run.ended_at = now
+        run.usage = _usage_of_run(store, run.id)
         interrupted.append((run.session.id, run.id))
     return interrupted

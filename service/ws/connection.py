@@ -14,11 +14,13 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from ..auth.models import UserPublic
 from ..errors import BadRequest, PortagentError, RateLimited
 from ..sessions import Owner, SessionHub
+from ..sessions.live import MAX_LOG_EVENTS
 
 log = logging.getLogger("portagent.ws")
 
 PROTOCOL_VERSION = 1
-MAX_PENDING_FRAMES = 20_000
+# Room for a whole replay of a session's event log (sessions.live.MAX_LOG_EVENTS) and more.
+MAX_PENDING_FRAMES = MAX_LOG_EVENTS + 10_000
 COMMAND_BURST = 60
 COMMANDS_PER_SECOND = 20.0
 CLOSE_SLOW_CONSUMER = 1013

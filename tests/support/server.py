@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import websockets
+from agui.verify import validate_event_models
 
 STARTUP_TIMEOUT = 20.0
 FRAME_TIMEOUT = 15.0
@@ -169,6 +170,9 @@ class Client:
 
     async def next_frame(self, within: float = FRAME_TIMEOUT) -> dict[str, Any]:
         frame = json.loads(await asyncio.wait_for(self.ws.recv(), within))
+        if frame.get("type") == "event":
+            # Every event a test receives must be one the AG-UI models accept.
+            validate_event_models([frame["event"]])
         self.frames.append(frame)
         return frame
 

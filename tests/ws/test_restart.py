@@ -120,6 +120,7 @@ def test_kill_mid_run_leaves_consistent_history_and_the_conversation_continues(
             assert got["messages"][2]["content"] == "question two"
             statuses = [(r["status"], r.get("error", {}).get("code")) for r in got["runs"]]
             assert statuses == [("completed", None), ("interrupted", "interrupted")]
+            assert got["runs"][1]["usage"]["outputTokens"] > 0, "usage of the finished turns"
             assert got["session"]["running"] is False
             # The stream of the interrupted run is closed with RUN_ERROR interrupted.
             data = await client.call(
