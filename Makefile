@@ -16,6 +16,7 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	bash scripts/install-test-deps.sh
+	bash scripts/install-deploy-tools.sh
 
 ## Install and start the server on $(PORT) (needs LLM_PROVIDER_KEY, or use `make demo`).
 run: install
