@@ -367,10 +367,12 @@ def demo_responder(body: dict[str, Any]) -> Reply:
     if not messages:
         return text_reply("Hello! Send me a message to begin.")
     last = messages[-1]
-    if any(b.get("type") == "tool_result" for b in _blocks(last)):
+    said = "\n".join(b.get("text", "") for b in _blocks(last) if b.get("type") == "text").strip()
+    # A user message sent after a cancelled tool call arrives merged with that call's result:
+    # answer what the user said, not the leftover result.
+    if not said and any(b.get("type") == "tool_result" for b in _blocks(last)):
         return _answer_tool_results(messages)
 
-    said = "\n".join(b.get("text", "") for b in _blocks(last) if b.get("type") == "text").strip()
     command, _, rest = said.partition(":")
     command = command.strip().lower()
     rest = rest.strip("\n").strip(" ")

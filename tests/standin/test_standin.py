@@ -735,3 +735,32 @@ def test_many_concurrent_streams_complete(standin: ThreadedStandIn) -> None:
     results = asyncio.run(many())
     assert time.monotonic() - started < 15
     assert all(r == [f"tok{i} " for i in range(1, 21)] for r in results)
+
+
+def test_demo_answers_a_message_merged_with_a_cancelled_tool_result(
+    standin: ThreadedStandIn,
+) -> None:
+    """After a cancelled tool call the next user message arrives in the same turn as the
+    call's result: the demo answers the words, not the leftover result."""
+
+    async def ask_after_cancel() -> anthropic.types.Message:
+        ask = [{"role": "user", "content": "run: sleep 30"}]
+        _, call = await stream_once(standin.url, ask, tools=BASH)
+        tool_use = next(b for b in call.content if b.type == "tool_use")
+        merged = [
+            {"type": "tool_result", "tool_use_id": tool_use.id, "content": "Cancelled"},
+            {"type": "text", "text": "run: echo again"},
+        ]
+        history = [
+            *ask,
+            {
+                "role": "assistant",
+                "content": [b.model_dump(exclude_none=True) for b in call.content],
+            },
+            {"role": "user", "content": merged},
+        ]
+        return (await stream_once(standin.url, history, tools=BASH))[1]
+
+    reply = asyncio.run(ask_after_cancel())
+    assert reply.content[-1].type == "tool_use"
+    assert reply.content[-1].input == {"command": "echo again"}
