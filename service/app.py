@@ -22,6 +22,8 @@ from sanic.http.constants import HTTP
 from sanic.response import HTTPResponse
 
 from . import __version__
+from .admin.routes import bp as admin_bp
+from .admin.routes import usage_bp
 from .agent.provider import make_model_client
 from .agent.tools import SandboxUnavailable, detect_sandbox
 from .auth.routes import bp as auth_bp
@@ -35,6 +37,7 @@ from .logs import setup_logging
 from .net import parse_networks
 from .sessions import SessionHub
 from .storage import open_store
+from .web import bp as web_bp
 from .ws.registry import SocketRegistry
 from .ws.routes import bp as ws_bp
 
@@ -259,7 +262,8 @@ def create_app(settings: Settings, *, name: str | None = None) -> Sanic:
     register_error_handler(app)
     _setup_middleware(app)
     _setup_listeners(app, settings, _choose_sandbox(settings))
-    for blueprint in (info_bp, docs_assets_bp, auth_bp, ws_bp):
+    # The web UI last: its catch-all route answers client routes, never the API.
+    for blueprint in (info_bp, docs_assets_bp, auth_bp, admin_bp, usage_bp, ws_bp, web_bp):
         _mount(app, blueprint, settings.base_path)
     _stop_runs_first(app)
     app.ext.openapi.add_security_scheme("bearer", "http", scheme="bearer", bearer_format="JWT")
