@@ -1,0 +1,219 @@
+/** The conversation: messages, reasoning, tool cards, errors and usage, as they stream. */
+import { memo } from "preact/compat";
+import { useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+import { errorHint, formatDuration, prettyArgs, toolSummary } from "../chat/format";
+import { renderMarkdown } from "../chat/markdown";
+import type { AssistantItem, Item, ReasoningItem, RunEndItem, ToolItem, UserItem } from "../chat/transcript";
+import { formatTokens } from "../chat/usage";
+import { useNow } from "./hooks";
+
+export function Transcript(props: { items: readonly Item[]; running: boolean; empty: preact.ComponentChildren }) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  const [away, setAway] = useState(false);
+
+  const onScroll = () => {
+    const element = scroller.current;
+    if (element === null) return;
+    const atEnd = element.scrollHeight - element.scrollTop - element.clientHeight < 80;
+    stick.current = atEnd;
+    setAway(!atEnd);
+  };
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (element !== null && stick.current) element.scrollTop = element.scrollHeight;
+  });
+
+  const last = props.items[props.items.length - 1];
+  const waiting = props.running && !(last !== undefined && "streaming" in last && last.streaming && last.kind !== "user");
+
+  return (
+    <div class="transcript-scroll" ref={scroller} onScroll={onScroll} onClick={onCopyClick}>
+      <div class="transcript" role="log" aria-label="Conversation" aria-live="polite">
+        {props.items.length === 0 && !props.running ? props.empty : null}
+        {props.items.map((item) => (
+          <ItemView key={item.id} item={item} />
+        ))}
+        {waiting ? (
+          <div class="working" aria-label="Working">
+            <span class="dot" />
+            <span class="dot" />
+            <span class="dot" />
+          </div>
+        ) : null}
+      </div>
+      {away ? (
+        <button
+          type="button"
+          class="jump"
+          onClick={() => {
+            stick.current = true;
+            setAway(false);
+            scroller.current?.scrollTo({ top: scroller.current.scrollHeight, behavior: "smooth" });
+          }}
+        >
+          Jump to latest ↓
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+const ItemView = memo(function ItemView({ item }: { item: Item }) {
+  switch (item.kind) {
+    case "user":
+      return <UserMessage item={item} />;
+    case "assistant":
+      return <AssistantMessage item={item} />;
+    case "reasoning":
+      return <Reasoning item={item} />;
+    case "tool":
+      return <ToolCard item={item} />;
+    case "run-end":
+      return <RunEnd item={item} />;
+  }
+});
+
+function UserMessage({ item }: { item: UserItem }) {
+  return (
+    <div class="msg user" data-role="user" data-pending={item.pending ? "true" : undefined}>
+      <div class="bubble">{item.text}</div>
+    </div>
+  );
+}
+
+function AssistantMessage({ item }: { item: AssistantItem }) {
+  const html = useMemo(() => renderMarkdown(item.text), [item.text]);
+  return (
+    <div class="msg assistant" data-role="assistant" data-streaming={item.streaming ? "true" : "false"}>
+      <div class={`markdown${item.streaming ? " streaming" : ""}`} dangerouslySetInnerHTML={{ __html: html }} />
+      {item.streaming && item.text === "" ? <span class="cursor" aria-hidden="true" /> : null}
+    </div>
+  );
+}
+
+function Reasoning({ item }: { item: ReasoningItem }) {
+  return (
+    <details class="reasoning" data-role="reasoning" data-streaming={item.streaming ? "true" : "false"}>
+      <summary>{item.streaming ? "Thinking…" : "Thought process"}</summary>
+      <div class="reasoning-text">{item.text}</div>
+    </details>
+  );
+}
+
+const STATUS_TEXT = { running: "Running", done: "Done", failed: "Failed" } as const;
+
+function ToolCard({ item }: { item: ToolItem }) {
+  const running = item.status === "running";
+  const [userOpen, setUserOpen] = useState<boolean | null>(null);
+  const open = userOpen ?? running;
+  const now = useNow(500, running && item.startedAt !== null);
+  const duration =
+    item.startedAt === null ? null : (item.endedAt ?? (running ? now : item.startedAt)) - item.startedAt;
+  const summary = useMemo(() => toolSummary(item.args), [item.args]);
+  const input = useMemo(() => prettyArgs(item.args), [item.args]);
+  return (
+    <details
+      class={`tool ${item.status}`}
+      data-role="tool"
+      data-tool-status={item.status}
+      open={open}
+      onToggle={(event) => {
+        const isOpen = (event.currentTarget as HTMLDetailsElement).open;
+        if (isOpen !== open) setUserOpen(isOpen);
+      }}
+    >
+      <summary>
+        <span class="tool-icon" aria-hidden="true">
+          {item.name === "bash" ? "$" : "⚙"}
+        </span>
+        <span class="tool-name">{item.name}</span>
+        {summary ? <code class="tool-brief">{summary}</code> : <span class="tool-brief" />}
+        <span class={`tool-status ${item.status}`}>
+          {running ? <span class="spinner" aria-hidden="true" /> : null}
+          {STATUS_TEXT[item.status]}
+        </span>
+        {duration !== null && duration >= 0 ? <span class="tool-time">{formatDuration(duration)}</span> : null}
+      </summary>
+      <div class="tool-body">
+        <div class="tool-label">Input</div>
+        <pre class="tool-input">{input || " "}</pre>
+        <div class="tool-label">Output</div>
+        {item.output === null ? (
+          <p class="tool-pending">{running ? "Waiting for output…" : "No output."}</p>
+        ) : (
+          <pre class="tool-output" tabIndex={0}>
+            {item.output || "(no output)"}
+          </pre>
+        )}
+      </div>
+    </details>
+  );
+}
+
+function RunEnd({ item }: { item: RunEndItem }) {
+  const usage = item.usage;
+  return (
+    <div class="run-end">
+      {item.error !== null ? (
+        <div class="msg error" data-role="error">
+          <div class="error-title">
+            <span aria-hidden="true">⚠</span> {item.outcome === "interrupted" ? "Reply interrupted" : "The reply failed"}{" "}
+            <code class="error-code">{item.error.code}</code>
+          </div>
+          <p>{item.error.message}</p>
+          <p class="error-hint">{errorHint(item.error.code)}</p>
+        </div>
+      ) : null}
+      {item.outcome === "cancelled" ? <div class="stopped">Stopped</div> : null}
+      {usage !== null ? (
+        <div
+          class="usage"
+          data-usage
+          title={`${usage.input.toLocaleString()} input tokens (${usage.cached.toLocaleString()} from cache), ${usage.output.toLocaleString()} output tokens`}
+        >
+          {formatTokens(usage.input)} in · {formatTokens(usage.output)} out
+          {usage.cached > 0 ? ` · ${formatTokens(usage.cached)} cached` : ""}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+/** Copy buttons of code blocks (rendered as HTML, so wired by delegation). */
+function onCopyClick(event: MouseEvent): void {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>("[data-copy]");
+  const code = button?.closest(".code-block")?.querySelector("code");
+  if (!button || !code) return;
+  const text = code.textContent ?? "";
+  const done = () => {
+    button.textContent = "Copied";
+    setTimeout(() => {
+      button.textContent = "Copy";
+    }, 1500);
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text) && done());
+  } else if (fallbackCopy(text)) {
+    done();
+  }
+}
+
+function fallbackCopy(text: string): boolean {
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.append(area);
+  area.select();
+  let ok = false;
+  try {
+    ok = document.execCommand("copy");
+  } catch {
+    ok = false;
+  }
+  area.remove();
+  return ok;
+}
