@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5200
 
-.PHONY: run demo test lint format install install-test clean build-web maybe-build-web web-test
+.PHONY: run demo test lint format install install-test clean build-web maybe-build-web web-test bench
 
 # The web UI: web/ (TypeScript, Vite) builds into service/web/dist, which the server serves and
 # the wheel ships. npm ci runs when package-lock.json is newer than the last install; the build
@@ -42,6 +42,11 @@ test: install-test build-web
 	$(BIN)/ruff format --check service tests
 	cd web && npm test
 	PORTAGENT_REQUIRE_BROWSER=1 $(BIN)/pytest
+
+## Benchmarks of the gateway's own cost (docs/benchmarks.md), about 15 minutes on 2 cores.
+## Pick scenarios and size with ARGS, e.g. `make bench ARGS="--quick relay latency"`.
+bench: install-test
+	$(BIN)/python -m bench $(ARGS)
 
 $(WEB_INSTALLED): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
