@@ -148,7 +148,10 @@ export function RegisterPage(props: PageProps) {
     );
   }, [props.api]);
 
-  const set = (field: RegisterField) => (value: string) => setFields((current) => ({ ...current, [field]: value }));
+  const set = (field: RegisterField) => (value: string) => {
+    setFields((current) => ({ ...current, [field]: value }));
+    if (error?.field === field) setError(null);
+  };
 
   const submit = async (event: Event) => {
     event.preventDefault();

@@ -27,7 +27,10 @@ export function Sidebar(props: SidebarProps) {
   return (
     <nav id="sidebar" class="sidebar" aria-label="Conversations" data-open={props.open ? "true" : "false"} inert={!props.open}>
       <button type="button" class="primary wide new-chat" onClick={() => props.onOpen(null)}>
-        <span aria-hidden="true">＋</span> New conversation
+        <svg viewBox="0 0 24 24" aria-hidden="true">
+          <path d="M12 5v14M5 12h14" />
+        </svg>
+        New conversation
       </button>
       <div class="filter">
         <label for="conversation-filter" class="visually-hidden">
