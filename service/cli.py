@@ -1,7 +1,8 @@
-"""The ``portagent`` command: run the server, and manage invite codes.
+"""The ``portagent`` command: run the server, and manage invite codes and users.
 
 ``portagent [options]`` serves (the same app as ``sanic service.app``, in one process);
-``portagent invite create|list|revoke`` manages single-use invite codes in the data directory.
+``portagent invite create|list|revoke`` manages single-use invite codes in the data directory;
+``portagent user list|promote|demote|activate|deactivate`` manages accounts and the admin role.
 A flag left unset is simply absent, so it never overrides the environment or the env file.
 """
 
@@ -27,6 +28,11 @@ Invite codes:
   portagent invite create [--uses N] [--expires 7d]   make a code (printed once)
   portagent invite list                               list codes
   portagent invite revoke ID                          revoke a code
+
+Users (the first account registered is an admin):
+  portagent user list                                 users, roles and today's tokens
+  portagent user promote|demote NAME                  give or take the admin role
+  portagent user activate|deactivate NAME             allow or refuse sign-in
 """
 
 
@@ -203,11 +209,103 @@ def invite(argv: Sequence[str]) -> int:
     return 0
 
 
+USER_ACTIONS = {
+    "promote": ("is_admin", True, "is now an admin"),
+    "demote": ("is_admin", False, "is no longer an admin"),
+    "activate": ("is_active", True, "may sign in again"),
+    "deactivate": ("is_active", False, "is deactivated: their tokens are refused"),
+}
+
+
+def user_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portagent user", description="Manage users and the admin role."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_location_flags(commands.add_parser("list", help="users, roles and today's tokens"))
+    helps = {
+        "promote": "make a user an admin",
+        "demote": "take the admin role away",
+        "activate": "let a deactivated user sign in again",
+        "deactivate": "refuse a user's sign-ins and tokens",
+    }
+    for name, text in helps.items():
+        action = commands.add_parser(name, help=text)
+        action.add_argument("name", help="username or email")
+        _add_location_flags(action)
+    return parser
+
+
+def _print_users(settings: Settings, store: Any) -> None:
+    from .admin.service import admin_users
+
+    users = admin_users(settings, store)
+    if not users:
+        print("No users.")
+    for user in users:
+        roles = ("admin" if user.isAdmin else "user") + ("" if user.isActive else ", deactivated")
+        limit = user.effectiveDailyTokenLimit
+        print(
+            f"{user.username}  {user.userId}  {roles}  "
+            f"today {user.usageToday.totalTokens:,} tokens"
+            + (f" of {limit:,}" if limit is not None else "")
+        )
+
+
+def _audit_line(settings: Settings, message: str) -> None:
+    """Append an audit line to the server's log file, as the server writes its own."""
+    import logging
+
+    from .logs import FORMAT
+
+    handler = logging.FileHandler(settings.log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(FORMAT))
+    audit = logging.getLogger("portagent.audit")
+    audit.addHandler(handler)
+    audit.setLevel(logging.INFO)
+    try:
+        audit.info(message)
+    finally:
+        audit.removeHandler(handler)
+        handler.close()
+
+
+def user(argv: Sequence[str]) -> int:
+    """Runs against the databases directly; a running server sees the change at the next
+    request (deactivation refuses tokens at once, but sockets already open stay open until
+    they reconnect: deactivate through the admin API to end them)."""
+    from .storage import open_store
+    from .storage import users as user_store
+
+    args = user_parser().parse_args(argv)
+    overrides = {"DATA_DIR": args.data_dir} if args.data_dir else {}
+    overrides["LLM_PROVIDER"] = "demo"  # managing users needs no API key
+    settings = _settings(args, overrides)
+    store = open_store(settings.auth_db_path, settings.agent_db_path)
+    if args.command == "list":
+        _print_users(settings, store)
+        return 0
+    found = user_store.find_user_by_login(store, args.name)
+    if found is None:
+        print(f"Error: no user named {args.name}", file=sys.stderr)
+        return 1
+    field, value, outcome = USER_ACTIONS[args.command]
+    if field == "is_admin":
+        user_store.set_admin(store, found.id, value)
+    else:
+        user_store.set_active(store, found.id, value)
+    _audit_line(settings, f"cli action={args.command} user={found.id}")
+    print(f"{found.username} {outcome}.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "invite":
             return invite(argv[1:])
+        if argv and argv[0] == "user":
+            return user(argv[1:])
         return serve(argv)
     except ConfigError as error:
         print(str(error), file=sys.stderr)

@@ -76,6 +76,8 @@ class Settings(BaseModel):
     login_max_failures_per_address: int = Field(50, alias="LOGIN_MAX_FAILURES_PER_ADDRESS", ge=0)
     register_max_per_address: int = Field(20, alias="REGISTER_MAX_PER_ADDRESS", ge=0)
     bcrypt_rounds: int = Field(12, alias="BCRYPT_ROUNDS", ge=4, le=16)
+    user_daily_token_limit: int = Field(0, alias="USER_DAILY_TOKEN_LIMIT", ge=0)
+    user_max_concurrent_runs: int = Field(0, alias="USER_MAX_CONCURRENT_RUNS", ge=0, le=1000)
 
     agent_max_turns: int = Field(25, alias="AGENT_MAX_TURNS", ge=1, le=1000)
     agent_max_tokens: int = Field(8192, alias="AGENT_MAX_TOKENS", ge=1)

@@ -95,6 +95,13 @@ class RateLimited(PortagentError):
         self.retry_after = retry_after
 
 
+class QuotaExceeded(PortagentError):
+    """A user's daily token budget or concurrent-run cap is reached."""
+
+    status = 429
+    code = "quota_exceeded"
+
+
 class InvalidToken(Unauthorized):
     """A bearer token that is malformed, forged, expired, revoked or whose user is gone."""
 

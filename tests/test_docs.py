@@ -110,6 +110,7 @@ def test_the_user_in_the_answer_is_the_public_user(spec: dict[str, Any]) -> None
         "displayName",
         "avatar",
         "createdAt",
+        "isAdmin",
     }
     # Milliseconds since the epoch do not fit in 32 bits.
     assert user["properties"]["createdAt"].get("format") != "int32"

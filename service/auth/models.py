@@ -31,6 +31,7 @@ class UserPublic(BaseModel):
     displayName: str | None
     avatar: str | None
     createdAt: int = Field(description="Milliseconds since the epoch")
+    isAdmin: bool = Field(False, description="Whether the user may use /api/admin")
 
 
 class AuthResponse(BaseModel):

@@ -55,6 +55,7 @@ def public_user(user: user_store.UserRecord) -> UserPublic:
         displayName=user.display_name,
         avatar=user.avatar,
         createdAt=user.created_at,
+        isAdmin=user.is_admin,
     )
 
 
@@ -162,7 +163,10 @@ class AuthService:
         user = await asyncio.to_thread(self._create_user, request, password_hash, invite_hash)
         self.limits.registrations.record(address)
         audit.info("register user=%s address=%s", user.id, address)
-        return SignedIn(token=issue_token(user.id, self._secret), user=public_user(user))
+        return SignedIn(token=self._issue(user), user=public_user(user))
+
+    def _issue(self, user: user_store.UserRecord) -> str:
+        return issue_token(user.id, self._secret, generation=user.token_generation)
 
     def _check_invite(self, code: str | None) -> str | None:
         """None when no single-use invite is to be consumed; its hash when one is."""
@@ -235,7 +239,7 @@ class AuthService:
             raise Unauthorized("Invalid credentials")
         self.limits.failures_per_account.clear(account_key)
         audit.info("login user=%s address=%s", user.id, address)
-        return SignedIn(token=issue_token(user.id, self._secret), user=public_user(user))
+        return SignedIn(token=self._issue(user), user=public_user(user))
 
     def authenticate(self, token: str | None) -> Authenticated:
         """The active user a token belongs to; raises ``InvalidToken`` otherwise.
@@ -251,7 +255,7 @@ class AuthService:
         if user_store.is_token_revoked(self._store, claims.jti):
             raise InvalidToken()
         user = user_store.get_user(self._store, claims.user_id)
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or claims.generation != user.token_generation:
             raise InvalidToken()
         return Authenticated(user=user, claims=claims)
 

@@ -1,4 +1,9 @@
-"""JWTs: HS256 only, with ``sub``, ``iat``, ``exp`` and ``jti``; revocation by ``jti``."""
+"""JWTs: HS256 only, with ``sub``, ``iat``, ``exp`` and ``jti``; revocation by ``jti``.
+
+A user whose password an admin reset has a new token generation; their tokens carry it in a
+``gen`` claim (left out while it is 0, the generation of every account at first), and tokens of
+an older generation are refused.
+"""
 
 from __future__ import annotations
 
@@ -19,20 +24,23 @@ class TokenClaims:
     jti: str
     issued_at: int
     expires_at: int
+    generation: int = 0
 
 
 class TokenError(Exception):
     """The token is malformed, forged, uses another algorithm, or has expired."""
 
 
-def issue_token(user_id: str, secret: str, *, now: float | None = None) -> str:
+def issue_token(user_id: str, secret: str, *, generation: int = 0, now: float | None = None) -> str:
     issued = int(now if now is not None else time.time())
-    claims = {
+    claims: dict[str, str | int] = {
         "sub": user_id,
         "iat": issued,
         "exp": issued + TOKEN_TTL_SECONDS,
         "jti": uuid.uuid4().hex,
     }
+    if generation:
+        claims["gen"] = generation
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -49,8 +57,15 @@ def decode_token(token: str, secret: str) -> TokenClaims:
     subject, jti = claims.get("sub"), claims.get("jti")
     if not isinstance(subject, str) or not subject or not isinstance(jti, str) or not jti:
         raise TokenError("bad claims")
+    generation = claims.get("gen", 0)
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
+        raise TokenError("bad claims")
     return TokenClaims(
-        user_id=subject, jti=jti, issued_at=int(claims["iat"]), expires_at=int(claims["exp"])
+        user_id=subject,
+        jti=jti,
+        issued_at=int(claims["iat"]),
+        expires_at=int(claims["exp"]),
+        generation=generation,
     )
 
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,9 @@ class SessionHub:
         self._sockets: dict[str, set[Subscriber]] = {}
         self._subscriptions: dict[Subscriber, set[str]] = {}
         self._toolboxes: dict[str, Toolbox] = {}
+        # Called with (user id, runs going for that user) before a run starts; it raises a
+        # PortagentError (quota_exceeded) to refuse. Set by the app (service.admin).
+        self.admit: Callable[[str, int], None] | None = None
         self._config = AgentConfig(
             model=settings.llm_provider_model,
             max_tokens=settings.agent_max_tokens,
@@ -258,6 +262,8 @@ class SessionHub:
         live = self._live_session(record)
         if live.run is not None:
             raise Busy("A reply is still being written in this session; wait or cancel it")
+        if self.admit is not None:
+            self.admit(owner.user_id, self.running_runs(owner.user_id))
         history = session_store.list_messages(self._store, record.id)
         run_id = new_id("run")
         user_message = MessageRecord(
@@ -292,6 +298,19 @@ class SessionHub:
         if live is not None and live.run is not None and live.run.task is not None:
             live.run.cancel_reason = live.run.cancel_reason or "user"
             live.run.task.cancel()
+
+    def running_runs(self, user_id: str) -> int:
+        return sum(1 for live in self._live.values() if live.owner_id == user_id and live.running)
+
+    def stop_user_runs(self, user_id: str) -> int:
+        """Cancel every run of a user (their account was deactivated); how many."""
+        stopped = 0
+        for live in self._live.values():
+            if live.owner_id == user_id and live.run is not None and live.run.task is not None:
+                live.run.cancel_reason = live.run.cancel_reason or "deactivated"
+                live.run.task.cancel()
+                stopped += 1
+        return stopped
 
     def _system_prompt(self, record: SessionRecord, owner: Owner) -> str:
         prompt = record.system_prompt or self._settings.agent_system_prompt

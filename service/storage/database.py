@@ -14,6 +14,7 @@ from pathlib import Path
 from pony.orm import Database, db_session
 
 from .entities import define_agent_entities, define_auth_entities
+from .migrations import AGENT_COLUMNS, AUTH_COLUMNS, Column, migrate
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ def _with_pragmas(database: Database) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
 
 
-def _bind(database: Database, path: Path) -> Database:
+def _bind(database: Database, path: Path, columns: tuple[Column, ...]) -> Database:
+    migrate(path, columns)
     _with_pragmas(database)
     database.bind(provider="sqlite", filename=str(path.resolve()), create_db=True)
     database.generate_mapping(create_tables=True)
@@ -51,7 +53,9 @@ def open_store(auth_path: Path, agent_path: Path) -> Store:
     define_auth_entities(auth)
     agent = Database()
     define_agent_entities(agent)
-    return Store(auth=_bind(auth, auth_path), agent=_bind(agent, agent_path))
+    return Store(
+        auth=_bind(auth, auth_path, AUTH_COLUMNS), agent=_bind(agent, agent_path, AGENT_COLUMNS)
+    )
 
 
 def store_answers(store: Store) -> bool:

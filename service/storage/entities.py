@@ -26,6 +26,9 @@ def define_auth_entities(db: Database) -> None:
         is_active = Required(bool, default=True)
         is_admin = Required(bool, default=False)
         created_at = Required(int, size=64)
+        # Added after the first release: see ``migrations.AUTH_COLUMNS``.
+        daily_token_limit = Optional(int, size=64, nullable=True)
+        token_generation = Required(int, size=64, default=0)
 
     class RevokedToken(db.Entity):
         _table_ = "revoked_tokens"

@@ -23,6 +23,8 @@ class UserRecord:
     is_active: bool
     is_admin: bool
     created_at: int
+    daily_token_limit: int | None = None  # None: the server's USER_DAILY_TOKEN_LIMIT
+    token_generation: int = 0  # tokens of another generation (``gen`` claim) are refused
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def _record(user) -> UserRecord:  # noqa: ANN001 - a Pony entity
         is_active=user.is_active,
         is_admin=user.is_admin,
         created_at=user.created_at,
+        daily_token_limit=user.daily_token_limit,
+        token_generation=user.token_generation,
     )
 
 
@@ -230,3 +234,41 @@ def revoke_invite(store: Store, invite_id: str) -> bool:
         return False
     invite.revoked = True
     return True
+
+
+@db_session
+def list_users(store: Store) -> list[UserRecord]:
+    users = store.auth.User.select().order_by(lambda u: u.created_at)
+    return [_record(user) for user in users]
+
+
+def _update(store: Store, user_id: str, **values: object) -> UserRecord | None:
+    with db_session:
+        user = store.auth.User.get(id=user_id)
+        if user is None:
+            return None
+        user.set(**values)
+        return _record(user)
+
+
+def set_active(store: Store, user_id: str, active: bool) -> UserRecord | None:
+    return _update(store, user_id, is_active=active)
+
+
+def set_admin(store: Store, user_id: str, admin: bool) -> UserRecord | None:
+    return _update(store, user_id, is_admin=admin)
+
+
+def set_daily_token_limit(store: Store, user_id: str, limit: int | None) -> UserRecord | None:
+    return _update(store, user_id, daily_token_limit=limit)
+
+
+@db_session
+def set_password_hash(store: Store, user_id: str, password_hash: str) -> UserRecord | None:
+    """A new password, and a new token generation: every token issued before stops working."""
+    user = store.auth.User.get(id=user_id)
+    if user is None:
+        return None
+    user.password_hash = password_hash
+    user.token_generation += 1
+    return _record(user)

@@ -25,9 +25,9 @@ class SocketRegistry:
         for conn in [c for c in self._sockets if c.token_id == token_id]:
             conn.close_soon(CLOSE_UNAUTHORIZED, "token revoked")
 
-    def close_user(self, user_id: str) -> None:
+    def close_user(self, user_id: str, reason: str = "account deactivated") -> None:
         for conn in [c for c in self._sockets if c.user_id == user_id]:
-            conn.close_soon(CLOSE_UNAUTHORIZED, "account deactivated")
+            conn.close_soon(CLOSE_UNAUTHORIZED, reason)
 
     def close_expired(self) -> None:
         now = time.time()

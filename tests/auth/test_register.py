@@ -17,7 +17,16 @@ from pony.orm import db_session, select
 
 from service.auth.invites import daily_invite_code
 
-USER_KEYS = {"userId", "username", "email", "containerId", "displayName", "avatar", "createdAt"}
+USER_KEYS = {
+    "userId",
+    "username",
+    "email",
+    "containerId",
+    "displayName",
+    "avatar",
+    "createdAt",
+    "isAdmin",
+}
 CONTAINER_ID = re.compile(r"^user-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
