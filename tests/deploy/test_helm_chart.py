@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import (
+from deploytools import (
     CHART,
     KUBERNETES_VERSIONS,
     REPO,
