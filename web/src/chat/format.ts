@@ -56,10 +56,10 @@ const HINTS: Record<string, string> = {
   provider_auth: "The server's API key was refused. Tell the person who runs this server to check its key.",
   provider_unreachable: "The model provider could not be reached. Check back in a moment and send your message again.",
   max_turns: "The agent reached its limit of steps for one reply. Send a message such as “continue” to let it go on.",
-  interrupted: "The server stopped while writing this reply. Send your message again to retry.",
 };
 
-/** What the user can do after a run failed with `code`. */
+/** What the user can do after a run failed with `code`; "" when the server's message says it already. */
 export function errorHint(code: string): string {
+  if (code === "interrupted") return "";
   return HINTS[code] ?? "Send your message again; if it keeps failing, tell the server's operator.";
 }

@@ -64,6 +64,11 @@ const marked = new Marked({
     code(token: Tokens.Code): string {
       return codeBlock(token.text.replace(/\n$/, ""), token.lang);
     },
+    // An image would be fetched from wherever the reply points (a way to leak a conversation
+    // through its URL): show a link to it instead.
+    image(token: Tokens.Image): string {
+      return `<a href="${escapeHtml(token.href)}">${escapeHtml(token.text || token.href)}</a>`;
+    },
   },
 });
 
@@ -85,5 +90,11 @@ function purifier(): typeof DOMPurify {
 /** Markdown to sanitized HTML (needs a DOM: the browser, or jsdom in tests). */
 export function renderMarkdown(text: string): string {
   const html = marked.parse(text, { async: false });
-  return purifier().sanitize(html, { ADD_ATTR: ["target"], FORBID_TAGS: ["style", "form"] });
+  return purifier().sanitize(html, {
+    USE_PROFILES: { html: true },
+    ADD_ATTR: ["target"],
+    FORBID_ATTR: ["style"],
+    // Raw HTML in a reply must not load anything either (img, video, audio, source, picture...).
+    FORBID_TAGS: ["style", "form", "img", "video", "audio", "source", "picture", "iframe", "object", "embed"],
+  });
 }

@@ -26,7 +26,12 @@ export function Transcript(props: { items: readonly Item[]; running: boolean; em
   });
 
   const last = props.items[props.items.length - 1];
-  const waiting = props.running && !(last !== undefined && "streaming" in last && last.streaming && last.kind !== "user");
+  // Between visible steps (the model thinking before its first words), show that work goes on.
+  const busyItem =
+    last !== undefined &&
+    ((last.kind === "tool" && last.status === "running") ||
+      ((last.kind === "assistant" || last.kind === "reasoning") && last.streaming));
+  const waiting = props.running && !busyItem;
 
   return (
     <div class="transcript-scroll" ref={scroller} onScroll={onScroll} onClick={onCopyClick}>
@@ -163,7 +168,7 @@ function RunEnd({ item }: { item: RunEndItem }) {
             <code class="error-code">{item.error.code}</code>
           </div>
           <p>{item.error.message}</p>
-          <p class="error-hint">{errorHint(item.error.code)}</p>
+          {errorHint(item.error.code) ? <p class="error-hint">{errorHint(item.error.code)}</p> : null}
         </div>
       ) : null}
       {item.outcome === "cancelled" ? <div class="stopped">Stopped</div> : null}
