@@ -44,6 +44,7 @@ describe("routes", () => {
     expect(apiUrl("http://h:5200/", "/agentx/info")).toBe("http://h:5200/agentx/info");
     expect(socketUrl("https://h/portagent/", "a.b+c", "/ws")).toBe("wss://h/portagent/ws?token=a.b%2Bc");
     expect(socketUrl("http://h:5200/", "tok")).toBe("ws://h:5200/ws?token=tok");
+    expect(socketUrl("http://h/portagent/", "tok", "/portagent/ws")).toBe("ws://h/portagent/ws?token=tok");
     expect(basePathOf("https://h/portagent/")).toBe("/portagent/");
   });
 });

@@ -42,9 +42,14 @@ export function apiUrl(base: string, path: string): string {
   return new URL(path.replace(/^\/+/, ""), base).href;
 }
 
-/** The WebSocket URL for `wsPath` (from `/agentx/info`, default `/ws`), with the token. */
+/**
+ * The WebSocket URL for `wsPath` (from `/agentx/info`, default `/ws`, relative to the base
+ * path; one that already starts with the base path is taken as it is), with the token.
+ */
 export function socketUrl(base: string, token: string, wsPath = "/ws"): string {
-  const url = new URL(wsPath.replace(/^\/+/, ""), base);
+  const basePath = basePathOf(base);
+  const path = basePath !== "/" && wsPath.startsWith(basePath) ? wsPath : wsPath.replace(/^\/+/, "");
+  const url = new URL(path, base);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   url.searchParams.set("token", token);
   return url.href;
