@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from support.server import SERVER_KEY, ServerProcess
-from webtools import CHROMIUM, CHROMIUM_ARGS, EXPECT_TIMEOUT_MS, LOOPBACK, numbered_words, shoot
+from webtools import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    EXPECT_TIMEOUT_MS,
+    LOOPBACK,
+    SCREENSHOTS,
+    numbered_words,
+    shoot,
+)
 
 from service.standin import Reply, Text, ThreadedStandIn, demo_responder
 from service.web import DEFAULT_DIST_DIR
@@ -56,6 +64,13 @@ def e2e_responder(body: dict[str, Any]) -> Reply:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: runs in Chromium against a real server")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_failure_screenshots() -> None:
+    """Screenshots of failures are kept until the next run, which starts without them."""
+    for old in SCREENSHOTS.glob("FAILED-*.png"):
+        old.unlink()
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +130,7 @@ class Watch:
 
     def console(self, message: Any) -> None:
         if message.type == "error" and not _expected_console_error(message.text):
-            self.errors.append(f"console: {message.text}")
+            self.errors.append(f"console: {message.text} ({message.location.get('url')})")
 
     def page_error(self, error: Any) -> None:
         self.errors.append(f"page error: {error}")
