@@ -98,6 +98,16 @@ export function ChatPage(props: ChatPageProps) {
     }
   };
 
+  // Opening the drawer moves focus into it; closing it gives focus back to its toggle.
+  const toggleButton = useRef<HTMLButtonElement>(null);
+  const drawerWasOpen = useRef(false);
+  useEffect(() => {
+    if (!narrow) return;
+    if (drawerOpen) document.querySelector<HTMLElement>("#sidebar button")?.focus();
+    else if (drawerWasOpen.current && document.activeElement === document.body) toggleButton.current?.focus();
+    drawerWasOpen.current = drawerOpen;
+  }, [narrow, drawerOpen]);
+
   const view = state.current;
   const running = view !== null && (view.transcript.runId !== null || view.sending);
   const cancel = useCallback(() => void store.cancel(), [store]);
@@ -155,6 +165,7 @@ export function ChatPage(props: ChatPageProps) {
           aria-label="Toggle sidebar"
           aria-expanded={sidebarOpen ? "true" : "false"}
           aria-controls="sidebar"
+          ref={toggleButton}
           onClick={toggleSidebar}
         >
           <svg viewBox="0 0 24 24" aria-hidden="true">
