@@ -9,17 +9,24 @@ import re
 from typing import Any
 
 import pytest
-from support.server import ServerProcess, register
+from support.server import ServerProcess, http_json
 from webtools import expect, numbered_words, shoot
 
 pytestmark = pytest.mark.browser
 _names = itertools.count(1)
 
 
-def signed_in_page(context: Any, server: ServerProcess, name: str = "chatter") -> Any:
+def signed_in_page(
+    context: Any, server: ServerProcess, name: str = "chatter", display_name: str | None = None
+) -> Any:
     """A page signed in as a fresh user (registered through the API; the forms have their
     own tests), showing an empty chat."""
-    answer = register(server.base, f"{name}{os.getpid() % 1000}x{next(_names)}")
+    username = f"{name}{os.getpid() % 1000}x{next(_names)}"
+    body = {"username": username, "password": "a-good-password"}
+    if display_name:
+        body["displayName"] = display_name
+    status, answer = http_json(server.base, "POST", "/api/auth/register", body)
+    assert status == 201, answer
     page = context.new_page()
     page.goto(server.base + "/login")
     page.evaluate("token => localStorage.setItem('portagent.token', token)", answer["token"])
@@ -58,7 +65,7 @@ def words(text: str) -> list[str]:
 
 
 def test_a_message_streams_a_reply_and_a_tool_runs(server: ServerProcess, new_context) -> None:
-    page = signed_in_page(new_context(), server)
+    page = signed_in_page(new_context(), server, "ada", "Ada Lovelace")
     shoot(page, "chat-empty")
     send(page, "Hello there")
     expect(transcript(page).locator('[data-role="user"]')).to_contain_text("Hello there")
