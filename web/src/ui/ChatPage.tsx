@@ -155,7 +155,8 @@ export function ChatPage(props: ChatPageProps) {
     <div class={`chat-layout${sidebarOpen ? " sidebar-open" : ""}${narrow ? " narrow" : ""}`}>
       {demo ? (
         <div class="demo-banner" role="status">
-          <strong>Demo mode</strong>: replies come from a built-in stand-in, not Claude. Try “run: ls -la” or “think: why?”.
+          <strong>Demo mode</strong>: replies come from a built-in stand-in, not Claude.
+          <span class="demo-tip"> Try “run: ls -la” or “think: why?”.</span>
         </div>
       ) : null}
       <header class="topbar">
