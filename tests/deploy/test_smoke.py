@@ -28,7 +28,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "portagent exited during start"
