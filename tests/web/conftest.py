@@ -95,8 +95,10 @@ def server(
         yield process
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one module. Not longer: Playwright's sync API keeps an event loop in the
+    main thread while it runs, and later tests run loops of their own there."""
     reason = _missing_prerequisite()
     if reason is not None:
         if os.environ.get("PORTAGENT_REQUIRE_BROWSER") == "1":

@@ -152,3 +152,15 @@ def test_with_invite_codes_required_the_field_shows_and_is_checked(
     code.fill(daily_code_utc())
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_label("Message")).to_be_visible()
+
+
+def test_the_pages_policy_refuses_inline_scripts(server: ServerProcess, new_context, watch) -> None:
+    page = new_context().new_page()
+    page.goto(server.base + "/login")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    with pytest.raises(Exception, match="Content Security Policy|Refused"):
+        page.add_script_tag(content="window.injected = true;")
+    assert page.evaluate("window.injected === undefined")
+    refused = [error for error in watch.errors if "Content Security Policy" in error]
+    assert refused, watch.errors
+    watch.errors.clear()  # expected here; any other page's CSP violation fails its test
