@@ -125,8 +125,10 @@ export function App() {
   }, [auth.status, route, navigate]);
 
   useEffect(() => {
-    document.title =
-      route.page === "login" ? "Sign in · Portagent" : route.page === "register" ? "Create an account · Portagent" : "Portagent";
+    // The chat page names its conversation itself.
+    if (route.page === "login") document.title = "Sign in · Portagent";
+    else if (route.page === "register") document.title = "Create an account · Portagent";
+    else if (route.page === "not-found") document.title = "Not found · Portagent";
   }, [route.page]);
 
   if (auth.status === "checking") {

@@ -1,12 +1,26 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ChatState, ChatStore } from "../chat/store";
 
-/** The store's state, re-rendering on each change. */
+/**
+ * The store's state. Changes are rendered at most once per animation frame: a fast stream
+ * delivers many events per frame, and each render parses the growing reply's Markdown.
+ */
 export function useChatState(store: ChatStore): ChatState {
   const [state, setState] = useState(store.snapshot);
   useEffect(() => {
+    let frame: number | null = null;
+    const flush = () => {
+      frame = null;
+      setState(store.snapshot);
+    };
     setState(store.snapshot);
-    return store.listen(setState);
+    const stop = store.listen(() => {
+      if (frame === null) frame = requestAnimationFrame(flush);
+    });
+    return () => {
+      stop();
+      if (frame !== null) cancelAnimationFrame(frame);
+    };
   }, [store]);
   return state;
 }
