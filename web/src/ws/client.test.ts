@@ -171,6 +171,28 @@ describe("SocketClient", () => {
     expect(refused).toBe(1);
   });
 
+  it("gives up a socket that stops answering pings, and reconnects", async () => {
+    const { client, factory } = makeClient();
+    client.start();
+    factory.current().hello();
+    // A connection that answers keeps going.
+    vi.advanceTimersByTime(25_000);
+    factory.current().answer(factory.current().last("ping"), {});
+    await settle();
+    vi.advanceTimersByTime(10_000);
+    expect(client.state).toBe("open");
+    // One that does not is closed and replaced.
+    vi.advanceTimersByTime(15_000);
+    const silent = factory.current();
+    expect(silent.last("ping")).toBeDefined();
+    vi.advanceTimersByTime(10_000);
+    await settle();
+    expect(silent.closed).not.toBeNull();
+    expect(client.state).toBe("reconnecting");
+    vi.advanceTimersByTime(DEFAULT_BACKOFF.initialMs);
+    expect(factory.sockets).toHaveLength(2);
+  });
+
   it("stop() closes the socket and fails what is pending", async () => {
     const { client, factory } = makeClient();
     client.start();

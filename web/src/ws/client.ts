@@ -64,6 +64,13 @@ export interface SocketClientOptions {
   backoff?: Partial<Backoff>;
   random?: () => number;
   requestTimeoutMs?: number;
+  /**
+   * How often to check an idle-looking connection with a `ping` command, and how long to wait
+   * for its answer before giving the socket up. A network that vanishes without a close (a
+   * laptop waking up, a dead Wi-Fi) is noticed this way instead of after minutes.
+   */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
 }
 
 interface Listeners {
@@ -106,6 +113,7 @@ export class SocketClient {
   private attempt = 0;
   private counter = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private currentState: ConnectionState = "closed";
   hello: HelloFrame | null = null;
 
@@ -115,6 +123,8 @@ export class SocketClient {
       createSocket: options.createSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike),
       random: options.random ?? Math.random,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      heartbeatMs: options.heartbeatMs ?? 25_000,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 10_000,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     };
   }
@@ -161,7 +171,7 @@ export class SocketClient {
   request<K extends CommandType>(
     type: K,
     params: Params<K>,
-    options: { onResult?: (data: Data<K>) => void } = {},
+    options: { onResult?: (data: Data<K>) => void; timeoutMs?: number } = {},
   ): Promise<Data<K>> {
     const id = `c${++this.counter}`;
     const frame = JSON.stringify({ ...params, type, id });
@@ -169,7 +179,7 @@ export class SocketClient {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new CommandError(TIMEOUT, "The server did not answer in time"));
-      }, this.options.requestTimeoutMs);
+      }, options.timeoutMs ?? this.options.requestTimeoutMs);
       const entry: Pending = {
         frame,
         sent: false,
@@ -220,22 +230,46 @@ export class SocketClient {
     };
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
-      this.detach();
-      this.failSent();
-      if (event.code === CLOSE_UNAUTHORIZED) {
-        this.stopped = true;
-        this.failAll(new CommandError(CONNECTION_LOST, "Signed out"));
-        this.setState("closed");
-        for (const listener of this.listeners.unauthorized) listener(event.reason);
-        return;
-      }
-      if (this.stopped) return;
-      if (!greeted) for (const listener of this.listeners.refused) listener();
-      this.scheduleRetry();
+      this.lost(event, greeted);
     };
     socket.onerror = () => {
       // Always followed by a close event, which does the work.
     };
+  }
+
+  /** The socket closed (or was given up): fail what it carried, then reconnect or stop. */
+  private lost(event: { code: number; reason: string }, greeted: boolean): void {
+    this.detach();
+    this.failSent();
+    if (event.code === CLOSE_UNAUTHORIZED) {
+      this.stopped = true;
+      this.failAll(new CommandError(CONNECTION_LOST, "Signed out"));
+      this.setState("closed");
+      for (const listener of this.listeners.unauthorized) listener(event.reason);
+      return;
+    }
+    if (this.stopped) return;
+    if (!greeted) for (const listener of this.listeners.refused) listener();
+    this.scheduleRetry();
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    const socket = this.socket;
+    this.heartbeatTimer = setInterval(() => {
+      this.request("ping", {}, { timeoutMs: this.options.heartbeatTimeoutMs }).catch((error: unknown) => {
+        if (error instanceof CommandError && error.code === TIMEOUT && this.socket === socket && socket !== null) {
+          // No answer: the connection is dead even if the browser has not noticed yet.
+          socket.close(4000, "no answer to ping");
+          this.lost({ code: 1006, reason: "no answer to ping" }, true);
+        }
+      });
+    }, this.options.heartbeatMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
   }
 
   private greet(hello: HelloFrame): void {
@@ -245,6 +279,7 @@ export class SocketClient {
     const reconnected = this.everConnected;
     this.everConnected = true;
     this.setState("open");
+    this.startHeartbeat();
     for (const entry of this.pending.values()) if (!entry.sent) this.transmit(entry);
     for (const listener of this.listeners.hello) listener(hello, { reconnected });
   }
@@ -292,6 +327,7 @@ export class SocketClient {
   }
 
   private detach(): void {
+    this.stopHeartbeat();
     const socket = this.socket;
     if (socket !== null) {
       socket.onmessage = null;
