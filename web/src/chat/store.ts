@@ -142,7 +142,12 @@ export class ChatStore {
         const current = this.view();
         this.setView({ ...current, sending: false, transcript: removeItem(current.transcript, tempId) });
       }
-      this.report(error);
+      if (error instanceof CommandError && error.code === CONNECTION_LOST) {
+        // It may have arrived: if so, the resumed stream shows it.
+        this.report(new Error("The connection was lost while sending. If your message does not appear, send it again."));
+      } else {
+        this.report(error);
+      }
       return false;
     }
   }

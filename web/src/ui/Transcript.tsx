@@ -137,7 +137,7 @@ function ToolCard({ item }: { item: ToolItem }) {
         {summary ? <code class="tool-brief">{summary}</code> : <span class="tool-brief" />}
         <span class={`tool-status ${item.status}`}>
           {running ? <span class="spinner" aria-hidden="true" /> : null}
-          {STATUS_TEXT[item.status]}
+          {item.status === "failed" && item.output?.startsWith("Cancelled:") ? "Stopped" : STATUS_TEXT[item.status]}
         </span>
         {duration !== null && duration >= 0 ? <span class="tool-time">{formatDuration(duration)}</span> : null}
       </summary>
