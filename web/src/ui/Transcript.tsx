@@ -20,12 +20,19 @@ export function Transcript(props: { items: readonly Item[]; running: boolean; em
     setAway(!atEnd);
   };
 
+  const last = props.items[props.items.length - 1];
+  // Sending a message brings the end of the conversation into view.
+  const justSent = last?.kind === "user" && last.pending === true;
   useLayoutEffect(() => {
     const element = scroller.current;
-    if (element !== null && stick.current) element.scrollTop = element.scrollHeight;
+    if (element === null) return;
+    if (justSent) {
+      stick.current = true;
+      setAway(false);
+    }
+    if (stick.current) element.scrollTop = element.scrollHeight;
   });
 
-  const last = props.items[props.items.length - 1];
   // Between visible steps (the model thinking before its first words), show that work goes on.
   const busyItem =
     last !== undefined &&
@@ -90,10 +97,25 @@ function UserMessage({ item }: { item: UserItem }) {
 
 function AssistantMessage({ item }: { item: AssistantItem }) {
   const html = useMemo(() => renderMarkdown(item.text), [item.text]);
+  const [copied, setCopied] = useState(false);
+  const copy = () => {
+    void copyText(item.text).then((ok) => {
+      if (!ok) return;
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    });
+  };
   return (
     <div class="msg assistant" data-role="assistant" data-streaming={item.streaming ? "true" : "false"}>
       <div class={`markdown${item.streaming ? " streaming" : ""}`} dangerouslySetInnerHTML={{ __html: html }} />
       {item.streaming && item.text === "" ? <span class="cursor" aria-hidden="true" /> : null}
+      {!item.streaming && item.text.trim() !== "" ? (
+        <div class="msg-actions">
+          <button type="button" class="small" onClick={copy} aria-label="Copy reply as Markdown">
+            {copied ? "Copied" : "Copy"}
+          </button>
+        </div>
+      ) : null}
     </div>
   );
 }
@@ -191,18 +213,26 @@ function onCopyClick(event: MouseEvent): void {
   const button = (event.target as HTMLElement).closest<HTMLButtonElement>("[data-copy]");
   const code = button?.closest(".code-block")?.querySelector("code");
   if (!button || !code) return;
-  const text = code.textContent ?? "";
-  const done = () => {
+  void copyText(code.textContent ?? "").then((ok) => {
+    if (!ok) return;
     button.textContent = "Copied";
     setTimeout(() => {
       button.textContent = "Copy";
     }, 1500);
-  };
+  });
+}
+
+/** Put text on the clipboard; the old way where the Clipboard API is missing (plain http). */
+async function copyText(text: string): Promise<boolean> {
   if (navigator.clipboard && window.isSecureContext) {
-    navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text) && done());
-  } else if (fallbackCopy(text)) {
-    done();
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // Permission refused: fall through.
+    }
   }
+  return fallbackCopy(text);
 }
 
 function fallbackCopy(text: string): boolean {
