@@ -89,6 +89,29 @@ export function App() {
     };
   }, [api]);
 
+  // Signing in or out in another tab does the same here.
+  useEffect(() => {
+    const onStorage = (event: StorageEvent) => {
+      if (event.key !== TOKEN_KEY && event.key !== null) return;
+      const token = readToken();
+      const current = auth.status === "signed-in" ? auth.token : null;
+      if (token === current) return;
+      if (token === null) {
+        setFlash("You signed out in another tab.");
+        setAuth({ status: "signed-out" });
+        return;
+      }
+      api.verify(token).then(
+        (user) => {
+          if (user !== null && readToken() === token) setAuth({ status: "signed-in", token, user });
+        },
+        () => undefined,
+      );
+    };
+    addEventListener("storage", onStorage);
+    return () => removeEventListener("storage", onStorage);
+  }, [api, auth]);
+
   const signedIn = useCallback(
     (answer: SignedIn) => {
       writeToken(answer.token);

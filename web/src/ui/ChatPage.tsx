@@ -86,7 +86,7 @@ export function ChatPage(props: ChatPageProps) {
   useEffect(() => store.open(props.sessionId), [store, props.sessionId]);
 
   const narrow = useMedia(NARROW);
-  const [wideOpen, setWideOpen] = useState(() => localStorage.getItem(SIDEBAR_KEY) !== "closed");
+  const [wideOpen, setWideOpen] = useState(() => readSetting(SIDEBAR_KEY) !== "closed");
   const [drawerOpen, setDrawerOpen] = useState(false);
   const sidebarOpen = narrow ? drawerOpen : wideOpen;
   const toggleSidebar = () => {
@@ -94,7 +94,7 @@ export function ChatPage(props: ChatPageProps) {
       setDrawerOpen(!drawerOpen);
     } else {
       setWideOpen(!wideOpen);
-      localStorage.setItem(SIDEBAR_KEY, wideOpen ? "closed" : "open");
+      writeSetting(SIDEBAR_KEY, wideOpen ? "closed" : "open");
     }
   };
 
@@ -245,6 +245,23 @@ export function ChatPage(props: ChatPageProps) {
       </div>
     </div>
   );
+}
+
+/** A remembered UI choice; storage may be unavailable (private modes), which is no error. */
+function readSetting(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function writeSetting(key: string, value: string): void {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Not remembered, then.
+  }
 }
 
 const CONNECTION_TEXT: Record<ConnectionState, [string, string]> = {
