@@ -200,3 +200,15 @@ def test_release_checks_the_tag_and_ships_chart_wheel_and_sdist() -> None:
     assert pypi["if"] == "vars.PYPI_PUBLISH == 'true'"
     assert any("gh-action-pypi-publish" in s.get("uses", "") for s in pypi["steps"])
     assert not any("password" in s.get("with", {}) for s in pypi["steps"]), "trusted publishing"
+
+
+def test_release_rewrites_exactly_the_image_repository_of_the_chart() -> None:
+    """The chart job's sed replaces lines `  repository: ...` of values.yaml: only one exists."""
+    release = (WORKFLOWS / "release.yml").read_text()
+    assert "s|^  repository: .*|  repository: ghcr.io/${GITHUB_REPOSITORY_OWNER,,}/portagent|" in (
+        release
+    )
+    values = (REPO / "charts" / "portagent" / "values.yaml").read_text().splitlines()
+    assert len([line for line in values if line.startswith("  repository: ")]) == 1
+    image = yaml.safe_load("\n".join(values))["image"]
+    assert image["repository"].endswith("/portagent")
