@@ -111,6 +111,11 @@ export function ChatPage(props: ChatPageProps) {
   const view = state.current;
   const running = view !== null && (view.transcript.runId !== null || view.sending);
   const cancel = useCallback(() => void store.cancel(), [store]);
+  const navigate = props.navigate;
+  const sendText = useCallback(
+    (text: string) => store.send(text, (sessionId) => navigate({ page: "chat", sessionId }, { replace: true })),
+    [store, navigate],
+  );
 
   const openSession = useCallback(
     (sessionId: string | null) => {
@@ -230,15 +235,13 @@ export function ChatPage(props: ChatPageProps) {
               </div>
             </div>
           ) : (
-            <Transcript items={view.transcript.items} running={running} empty={<EmptyState demo={demo} />} />
+            <Transcript items={view.transcript.items} running={running} empty={<EmptyState demo={demo} />} onRetry={sendText} />
           )}
           <Composer
             running={running}
             disabled={view === null || view.status !== "ready"}
-            conversationKey={view?.sessionId ?? "new"}
-            onSend={(text) =>
-              store.send(text, (sessionId) => props.navigate({ page: "chat", sessionId }, { replace: true }))
-            }
+            conversationKey={props.sessionId ?? "new"}
+            onSend={sendText}
             onStop={cancel}
           />
         </main>

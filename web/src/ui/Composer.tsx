@@ -2,6 +2,25 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 
 const MAX_CHARS = 100_000;
+const DRAFT_KEY = "portagent.draft.";
+
+/** Unsent text survives a reload of the tab (per conversation), not a closed tab. */
+function loadDraft(key: string): string {
+  try {
+    return sessionStorage.getItem(DRAFT_KEY + key) ?? "";
+  } catch {
+    return "";
+  }
+}
+
+function saveDraft(key: string, text: string): void {
+  try {
+    if (text) sessionStorage.setItem(DRAFT_KEY + key, text);
+    else sessionStorage.removeItem(DRAFT_KEY + key);
+  } catch {
+    // Not kept, then.
+  }
+}
 
 export function Composer(props: {
   running: boolean;
@@ -11,13 +30,21 @@ export function Composer(props: {
   onSend: (text: string) => Promise<boolean>;
   onStop: () => void;
 }) {
-  const [text, setText] = useState("");
+  const [text, setText] = useState(() => loadDraft(props.conversationKey));
   const area = useRef<HTMLTextAreaElement>(null);
+  const key = useRef(props.conversationKey);
 
   useEffect(() => {
-    setText("");
+    if (key.current !== props.conversationKey) {
+      // A new conversation created by its first message keeps what is being typed.
+      const created = key.current === "new";
+      key.current = props.conversationKey;
+      setText((current) => (created ? current : loadDraft(props.conversationKey)));
+    }
     area.current?.focus();
   }, [props.conversationKey]);
+
+  useEffect(() => saveDraft(key.current, text), [text]);
 
   // Grow with the text, up to a limit set in CSS (max-height), then scroll.
   useLayoutEffect(() => {

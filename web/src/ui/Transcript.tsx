@@ -1,13 +1,33 @@
 /** The conversation: messages, reasoning, tool cards, errors and usage, as they stream. */
+import { createContext } from "preact";
 import { memo } from "preact/compat";
-import { useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useContext, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { errorHint, formatDuration, prettyArgs, toolSummary } from "../chat/format";
 import { renderMarkdown } from "../chat/markdown";
 import type { AssistantItem, Item, ReasoningItem, RunEndItem, ToolItem, UserItem } from "../chat/transcript";
 import { formatTokens } from "../chat/usage";
 import { useNow } from "./hooks";
 
-export function Transcript(props: { items: readonly Item[]; running: boolean; empty: preact.ComponentChildren }) {
+/** Sends a message again (offered after the last reply failed); null when not possible. */
+const RetryContext = createContext<{ runEndId: string | null; retry: () => void }>({ runEndId: null, retry: () => {} });
+
+/** The text of the user message that started the last run, when that run failed. */
+function retryable(items: readonly Item[]): { runEndId: string; text: string } | null {
+  const last = items[items.length - 1];
+  if (last?.kind !== "run-end" || last.error === null) return null;
+  for (let index = items.length - 2; index >= 0; index -= 1) {
+    const item = items[index];
+    if (item?.kind === "user") return { runEndId: last.id, text: item.text };
+  }
+  return null;
+}
+
+export function Transcript(props: {
+  items: readonly Item[];
+  running: boolean;
+  empty: preact.ComponentChildren;
+  onRetry: (text: string) => void;
+}) {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const [away, setAway] = useState(false);
@@ -40,7 +60,14 @@ export function Transcript(props: { items: readonly Item[]; running: boolean; em
       ((last.kind === "assistant" || last.kind === "reasoning") && last.streaming));
   const waiting = props.running && !busyItem;
 
+  const again = props.running ? null : retryable(props.items);
+  const retry = useMemo(
+    () => ({ runEndId: again?.runEndId ?? null, retry: () => again && props.onRetry(again.text) }),
+    [again?.runEndId, again?.text, props.onRetry],
+  );
+
   return (
+    <RetryContext.Provider value={retry}>
     <div class="transcript-scroll" ref={scroller} onScroll={onScroll} onClick={onCopyClick}>
       <div class="transcript" role="log" aria-label="Conversation" aria-live="polite">
         {props.items.length === 0 && !props.running ? props.empty : null}
@@ -69,6 +96,7 @@ export function Transcript(props: { items: readonly Item[]; running: boolean; em
         </button>
       ) : null}
     </div>
+    </RetryContext.Provider>
   );
 }
 
@@ -181,6 +209,7 @@ function ToolCard({ item }: { item: ToolItem }) {
 
 function RunEnd({ item }: { item: RunEndItem }) {
   const usage = item.usage;
+  const retry = useContext(RetryContext);
   return (
     <div class="run-end">
       {item.error !== null ? (
@@ -191,6 +220,11 @@ function RunEnd({ item }: { item: RunEndItem }) {
           </div>
           <p>{item.error.message}</p>
           {errorHint(item.error.code) ? <p class="error-hint">{errorHint(item.error.code)}</p> : null}
+          {retry.runEndId === item.id ? (
+            <button type="button" class="small retry" onClick={retry.retry}>
+              Send again
+            </button>
+          ) : null}
         </div>
       ) : null}
       {item.outcome === "cancelled" ? <div class="stopped">Stopped</div> : null}
