@@ -61,6 +61,7 @@ export function Transcript(props: {
   const waiting = props.running && !busyItem;
 
   const again = props.running ? null : retryable(props.items);
+  const replies = useMemo(() => replyTexts(props.items), [props.items]);
   const retry = useMemo(
     () => ({ runEndId: again?.runEndId ?? null, retry: () => again && props.onRetry(again.text) }),
     [again?.runEndId, again?.text, props.onRetry],
@@ -72,7 +73,7 @@ export function Transcript(props: {
       <div class="transcript" role="log" aria-label="Conversation" aria-live="polite">
         {props.items.length === 0 && !props.running ? props.empty : null}
         {props.items.map((item) => (
-          <ItemView key={item.id} item={item} />
+          <ItemView key={item.id} item={item} reply={replies.get(item.id) ?? ""} />
         ))}
         {waiting ? (
           <div class="working" aria-label="Working">
@@ -100,7 +101,7 @@ export function Transcript(props: {
   );
 }
 
-const ItemView = memo(function ItemView({ item }: { item: Item }) {
+const ItemView = memo(function ItemView({ item, reply }: { item: Item; reply: string }) {
   switch (item.kind) {
     case "user":
       return <UserMessage item={item} />;
@@ -111,7 +112,7 @@ const ItemView = memo(function ItemView({ item }: { item: Item }) {
     case "tool":
       return <ToolCard item={item} />;
     case "run-end":
-      return <RunEnd item={item} />;
+      return <RunEnd item={item} reply={reply} />;
   }
 });
 
@@ -125,27 +126,43 @@ function UserMessage({ item }: { item: UserItem }) {
 
 function AssistantMessage({ item }: { item: AssistantItem }) {
   const html = useMemo(() => renderMarkdown(item.text), [item.text]);
+  return (
+    <div class="msg assistant" data-role="assistant" data-streaming={item.streaming ? "true" : "false"}>
+      <div class={`markdown${item.streaming ? " streaming" : ""}`} dangerouslySetInnerHTML={{ __html: html }} />
+      {item.streaming && item.text === "" ? <span class="cursor" aria-hidden="true" /> : null}
+    </div>
+  );
+}
+
+function CopyReply({ text }: { text: string }) {
   const [copied, setCopied] = useState(false);
   const copy = () => {
-    void copyText(item.text).then((ok) => {
+    void copyText(text).then((ok) => {
       if (!ok) return;
       setCopied(true);
       setTimeout(() => setCopied(false), 1500);
     });
   };
   return (
-    <div class="msg assistant" data-role="assistant" data-streaming={item.streaming ? "true" : "false"}>
-      <div class={`markdown${item.streaming ? " streaming" : ""}`} dangerouslySetInnerHTML={{ __html: html }} />
-      {item.streaming && item.text === "" ? <span class="cursor" aria-hidden="true" /> : null}
-      {!item.streaming && item.text.trim() !== "" ? (
-        <div class="msg-actions">
-          <button type="button" class="small" onClick={copy} aria-label="Copy reply as Markdown">
-            {copied ? "Copied" : "Copy"}
-          </button>
-        </div>
-      ) : null}
-    </div>
+    <button type="button" class="small" onClick={copy} aria-label="Copy reply as Markdown">
+      {copied ? "Copied" : "Copy"}
+    </button>
   );
+}
+
+/** Per run end, the text of the reply it ends (its assistant messages since the user's). */
+function replyTexts(items: readonly Item[]): Map<string, string> {
+  const texts = new Map<string, string>();
+  let parts: string[] = [];
+  for (const item of items) {
+    if (item.kind === "user") parts = [];
+    else if (item.kind === "assistant" && item.text.trim() !== "") parts.push(item.text);
+    else if (item.kind === "run-end") {
+      texts.set(item.id, parts.join("\n\n"));
+      parts = [];
+    }
+  }
+  return texts;
 }
 
 function Reasoning({ item }: { item: ReasoningItem }) {
@@ -207,7 +224,7 @@ function ToolCard({ item }: { item: ToolItem }) {
   );
 }
 
-function RunEnd({ item }: { item: RunEndItem }) {
+function RunEnd({ item, reply }: { item: RunEndItem; reply: string }) {
   const usage = item.usage;
   const retry = useContext(RetryContext);
   return (
@@ -228,14 +245,19 @@ function RunEnd({ item }: { item: RunEndItem }) {
         </div>
       ) : null}
       {item.outcome === "cancelled" ? <div class="stopped">Stopped</div> : null}
-      {usage !== null ? (
-        <div
-          class="usage"
-          data-usage
-          title={`${usage.input.toLocaleString()} input tokens (${usage.cached.toLocaleString()} from cache), ${usage.output.toLocaleString()} output tokens`}
-        >
-          {formatTokens(usage.input)} in · {formatTokens(usage.output)} out
-          {usage.cached > 0 ? ` · ${formatTokens(usage.cached)} cached` : ""}
+      {usage !== null || reply !== "" ? (
+        <div class="reply-footer">
+          {reply !== "" ? <CopyReply text={reply} /> : null}
+          {usage !== null ? (
+            <span
+              class="usage"
+              data-usage
+              title={`${usage.input.toLocaleString()} input tokens (${usage.cached.toLocaleString()} from cache), ${usage.output.toLocaleString()} output tokens`}
+            >
+              {formatTokens(usage.input)} in · {formatTokens(usage.output)} out
+              {usage.cached > 0 ? ` · ${formatTokens(usage.cached)} cached` : ""}
+            </span>
+          ) : null}
         </div>
       ) : null}
     </div>
