@@ -166,3 +166,26 @@ def render_markdown(results: Sequence[ScenarioResult]) -> str:
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines.extend("| " + " | ".join(row) + " |" for row in rows[1:])
     return "\n".join(lines)
+
+
+def markdown_from_report(report: dict[str, Any]) -> str:
+    """The Markdown table of a report written by ``python -m bench`` (its JSON, read back)."""
+    lines = [
+        "| scenario | metric | median | p99 | n | unit | target | result |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, scenario in report["scenarios"].items():
+        for metric in scenario["metrics"]:
+            p99 = _shown(metric["p99"]) if metric["n"] > 1 else ""
+            cells = [
+                name,
+                metric["name"],
+                _shown(metric["median"]),
+                p99,
+                str(metric["n"]),
+                metric["unit"],
+                metric["target"] or "",
+                {True: "pass", False: "**missed**", None: ""}[metric["passed"]],
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -184,7 +184,9 @@ async def _latency(server: Any, model: ModelProcess, size: Size) -> dict[str, An
         request = {"role": "user", "content": content}
         started = time.perf_counter()
         first = 0.0
-        async with sdk.messages.stream(model=MODEL, max_tokens=1024, messages=[request]) as stream:
+        # The SDK's lightest streaming call (Portagent's own): raw events, no snapshot.
+        params = {"model": MODEL, "max_tokens": 1024, "messages": [request]}
+        async with await sdk.messages.create(**params, stream=True) as stream:
             async for event in stream:
                 if not first and event.type == "content_block_delta":
                     first = time.perf_counter() - started
@@ -286,8 +288,17 @@ def relay_throughput(size: Size) -> ScenarioResult:
 async def _streaming_users(
     server: Any, count: int, prefix: str
 ) -> tuple[list[BenchClient], list[str]]:
+    """``count`` users, each with a socket open and a new session; the server warmed up by two
+    turns of another user first (a fresh process's first turn pays one-off costs: lazy
+    imports, the first model connection, pydantic's first validations)."""
     async with Accounts(server.base) as accounts:
         tokens = await accounts.register_many(prefix, count)
+        warm_token = await accounts.register(f"{prefix}-warm-up")
+    warm = await BenchClient.connect(server.ws_url, warm_token)
+    warm_session = (await warm.call("session.create"))["session"]["id"]
+    for _ in range(2):
+        check_whole(await warm.run(warm_session, directive(5)), 5)
+    await warm.close()
     clients = await connect_many(server.ws_url, tokens)
     sessions = await asyncio.gather(*(client.call("session.create") for client in clients))
     return clients, [data["session"]["id"] for data in sessions]
@@ -418,7 +429,7 @@ def idle_capacity(size: Size) -> ScenarioResult:
 async def _keep_streaming(
     client: BenchClient, session_id: str, size: Size, stop: asyncio.Event
 ) -> list[RunTrace]:
-    """Reply after reply until ``stop`` is set, each spaced to stay within the command budget."""
+    """Reply after reply until ``stop`` is set."""
     traces = []
     content = directive(size.user_tokens, size.token_delay)
     while not stop.is_set():
@@ -529,7 +540,8 @@ def login_storm(size: Size) -> ScenarioResult:
 async def _direct_turn(sdk: anthropic.AsyncAnthropic, messages: list[dict[str, Any]]) -> float:
     """Seconds the model itself takes for a 50-token turn with this history, called directly."""
     started = time.perf_counter()
-    async with sdk.messages.stream(model=MODEL, max_tokens=1024, messages=messages) as stream:
+    params = {"model": MODEL, "max_tokens": 1024, "messages": messages}
+    async with await sdk.messages.create(**params, stream=True) as stream:
         async for _event in stream:
             pass
     return time.perf_counter() - started
@@ -724,12 +736,10 @@ async def _active_memory(server: Any, model: ModelProcess, size: Size) -> dict[s
     count = size.active_conversations
     clients, sessions = await _streaming_users(server, count + 5, "talker")
     pid = server.process.pid
-    # Warm up on five conversations of their own: first-use allocations are not per turn.
-    warm = [
-        client.run(sid, directive(20))
-        for client, sid in zip(clients[-5:], sessions[-5:], strict=True)
-    ]
-    await asyncio.gather(*warm)
+    # Five conversations of their own run at once first: what the first concurrent runs
+    # allocate once (more model connections, buffers) is not memory per conversation.
+    warm = zip(clients[count:], sessions[count:], strict=True)
+    await asyncio.gather(*(client.run(sid, directive(20)) for client, sid in warm))
     clients, sessions = clients[:count], sessions[:count]
     await asyncio.sleep(0.5)
     before = process_memory(pid)["VmRSS"] / 1024
