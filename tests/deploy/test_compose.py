@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from deploytools import REPO
+from deploytools import REPO, find_tool, run_tool
 
 from service.config import Settings, load_settings
 
@@ -33,6 +33,17 @@ def test_compose_runs_the_image_as_the_readme_shows(service: dict[str, Any]) -> 
     check = service["healthcheck"]
     assert check["test"][0] == "CMD" and "/health" in check["test"][-1]
     assert {"interval", "timeout", "retries", "start_period"} <= set(check)
+
+
+def test_compose_file_matches_the_compose_spec(tmp_path: Path) -> None:
+    checker = find_tool("check-jsonschema")
+    compose = str(REPO / "docker-compose.yml")
+    result = run_tool([checker, "--builtin-schema", "vendor.compose-spec", compose])
+    assert result.returncode == 0, result.stdout + result.stderr
+    typo = tmp_path / "compose.yml"
+    typo.write_text((REPO / "docker-compose.yml").read_text().replace("restart:", "restartt:"))
+    result = run_tool([checker, "--builtin-schema", "vendor.compose-spec", str(typo)])
+    assert result.returncode != 0 and "restartt" in result.stdout
 
 
 def example_lines() -> dict[str, str]:
