@@ -1,5 +1,5 @@
 /** The conversation: messages, reasoning, tool cards, errors and usage, as they stream. */
-import { createContext } from "preact";
+import { type ComponentChildren, createContext } from "preact";
 import { memo } from "preact/compat";
 import { useContext, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { errorHint, formatDuration, prettyArgs, toolSummary } from "../chat/format";
@@ -25,7 +25,7 @@ function retryable(items: readonly Item[]): { runEndId: string; text: string } |
 export function Transcript(props: {
   items: readonly Item[];
   running: boolean;
-  empty: preact.ComponentChildren;
+  empty: ComponentChildren;
   onRetry: (text: string) => void;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
@@ -69,34 +69,35 @@ export function Transcript(props: {
 
   return (
     <RetryContext.Provider value={retry}>
-    <div class="transcript-scroll" ref={scroller} onScroll={onScroll} onClick={onCopyClick}>
-      <div class="transcript" role="log" aria-label="Conversation" aria-live="polite">
-        {props.items.length === 0 && !props.running ? props.empty : null}
-        {props.items.map((item) => (
-          <ItemView key={item.id} item={item} reply={replies.get(item.id) ?? ""} />
-        ))}
-        {waiting ? (
-          <div class="working" aria-label="Working">
-            <span class="dot" />
-            <span class="dot" />
-            <span class="dot" />
-          </div>
+      <div class="transcript-scroll" ref={scroller} onScroll={onScroll} onClick={onCopyClick}>
+        <div class="transcript" role="log" aria-label="Conversation" aria-live="polite">
+          {props.items.length === 0 && !props.running ? props.empty : null}
+          {props.items.map((item) => (
+            <ItemView key={item.id} item={item} reply={replies.get(item.id) ?? ""} />
+          ))}
+          {waiting ? (
+            <div class="working">
+              <span class="visually-hidden">Working…</span>
+              <span class="dot" />
+              <span class="dot" />
+              <span class="dot" />
+            </div>
+          ) : null}
+        </div>
+        {away ? (
+          <button
+            type="button"
+            class="jump"
+            onClick={() => {
+              stick.current = true;
+              setAway(false);
+              scroller.current?.scrollTo({ top: scroller.current.scrollHeight, behavior: "smooth" });
+            }}
+          >
+            Jump to latest ↓
+          </button>
         ) : null}
       </div>
-      {away ? (
-        <button
-          type="button"
-          class="jump"
-          onClick={() => {
-            stick.current = true;
-            setAway(false);
-            scroller.current?.scrollTo({ top: scroller.current.scrollHeight, behavior: "smooth" });
-          }}
-        >
-          Jump to latest ↓
-        </button>
-      ) : null}
-    </div>
     </RetryContext.Provider>
   );
 }
