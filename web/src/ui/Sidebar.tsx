@@ -112,6 +112,7 @@ function SessionLink(props: SidebarProps & { session: SessionInfo; now: number; 
     <a
       href={routePath({ page: "chat", sessionId: session.id }, props.basePath)}
       aria-current={props.current ? "page" : undefined}
+      title={session.title}
       onClick={link(() => props.onOpen(session.id))}
     >
       <span class="session-title">{session.title}</span>
