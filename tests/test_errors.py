@@ -204,13 +204,14 @@ def test_a_chunked_body_over_1_mib_is_413(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("get", "/nowhere"),
+        # Other GET paths without an extension are the web UI's client routes (index.html).
+        ("get", "/nowhere.txt"),
         ("get", "/api/auth/nowhere"),
         ("post", "/api/nowhere"),
         ("get", "/api/auth/register/extra"),
         ("get", "/agentx/nowhere"),
         ("get", "/%00"),
-        ("get", "/" + "a" * 5000),
+        ("get", "/api/" + "a" * 5000),
     ],
 )
 def test_an_unknown_route_is_404_json(shared_client: Any, method: str, path: str) -> None:

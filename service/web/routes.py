@@ -74,6 +74,9 @@ Installed packages (<code>pip install portagent</code>, the Docker image) includ
 </html>
 """
 
+# The build hint is one static page with its own inline style, and nothing else.
+MISSING_UI_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
 bp = Blueprint("web")
 
 
@@ -143,7 +146,9 @@ def content_security_policy(request: Request) -> str:
 
     ``'self'`` covers ``ws:``/``wss:`` of the page's host in current browsers; the explicit
     ``ws://host wss://host`` is for older ones. Images may come from https (users' avatars).
-    Inline styles are allowed because rendered Markdown and the highlighter set them.
+    No inline scripts or styles: the UI needs none (Preact sets styles through the CSSOM, which
+    the policy does not restrict), and a ``style`` attribute in a model's Markdown cannot
+    restyle the page.
     """
     connect = ["'self'"]
     host = request.headers.get("host", "")
@@ -152,7 +157,7 @@ def content_security_policy(request: Request) -> str:
     directives = [
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
+        "style-src 'self'",
         "img-src 'self' data: https:",
         "font-src 'self' data:",
         f"connect-src {' '.join(connect)}",
@@ -193,7 +198,11 @@ async def _index(request: Request) -> HTTPResponse:
             MISSING_UI_PAGE.encode(),
             status=503,
             content_type=CONTENT_TYPES[".html"],
-            headers={**headers, "cache-control": "no-store"},
+            headers={
+                **headers,
+                "cache-control": "no-store",
+                "content-security-policy": MISSING_UI_POLICY,
+            },
         )
     loaded = await asyncio.to_thread(_read, index)
     body = render_index(loaded.body, request.app.ctx.settings.base_path)
@@ -215,10 +224,14 @@ async def index(request: Request) -> HTTPResponse:
     return await _index(request)
 
 
-@bp.route("/<path:path>", methods=["GET", "HEAD"], name="ui_path")
+# Every method: other than GET and HEAD, an unknown path answers 404 as it would without the
+# UI, rather than the 405 a GET-only catch-all would cause.
+@bp.route("/<path:path>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], name="ui_path")
 @openapi.exclude()
 async def ui_path(request: Request, path: str) -> HTTPResponse:
     """A file of the built UI, or ``index.html`` for a client route."""
+    if request.method not in ("GET", "HEAD"):
+        raise NotFoundError("Not found")
     # Sanic's router does not decode ``path`` parameters: decode once, then check.
     path = unquote(path)
     segments = path.split("/")

@@ -73,6 +73,7 @@ def test_the_page_carries_security_headers(client) -> None:
     policy = response.headers["content-security-policy"]
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
     assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["object-src"] == "'none'"
     assert directives["connect-src"].startswith("'self' ws://127.0.0.1:")
@@ -142,6 +143,15 @@ def test_server_paths_and_unknown_files_are_json_404s(client, path: str) -> None
     assert "outside the dist folder" not in response.text
 
 
+@pytest.mark.parametrize(
+    ("method", "path"), [("post", "/api/nowhere"), ("post", "/login"), ("delete", "/chat/1")]
+)
+def test_other_methods_on_unknown_paths_are_404s(client, method: str, path: str) -> None:
+    _, response = getattr(client, method)(path)
+    assert response.status == 404
+    assert response.json == {"error": "Not found"}
+
+
 def test_the_api_is_never_shadowed(client) -> None:
     _, config = client.get("/api/auth/config")
     assert config.json == {"inviteCodeRequired": False}
@@ -150,6 +160,8 @@ def test_the_api_is_never_shadowed(client) -> None:
     _, wrong_method = client.get("/api/auth/login")
     assert wrong_method.status == 405
     assert wrong_method.json["error"] == "Method GET not allowed on /api/auth/login"
+    _, put = client.put("/api/auth/login")
+    assert put.status == 405
     _, unknown = client.get("/api/unknown")
     assert unknown.status == 404 and unknown.json == {"error": "Not found"}
     _, spec = client.get("/docs/openapi.json")
@@ -182,6 +194,7 @@ def test_without_a_build_the_page_says_how_to_make_one(serve, tmp_path: Path) ->
         assert page.status == 503
         assert "npm ci &amp;&amp; npm run build" in page.text and "make run" in page.text
         assert page.headers["cache-control"] == "no-store"
+        assert page.headers["content-security-policy"].startswith("default-src 'none'")
         _, route = client.get("/chat/1")
         assert route.status == 503
         _, asset = client.get("/assets/index-abc123.js")
