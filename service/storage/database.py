@@ -69,5 +69,11 @@ def store_answers(store: Store) -> bool:
     return True
 
 
+def blank(key: str) -> bool:
+    """Pony strips str values before it looks them up, and refuses an empty key with a
+    ValueError: a blank id from a client must match nothing instead."""
+    return not key.strip()
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from pony.orm import TransactionIntegrityError, db_session, select
 
-from .database import Store, now_ms
+from .database import Store, blank, now_ms
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ class InviteRecord:
             and self.uses < self.max_uses
             and (self.expires_at is None or self.expires_at > now_ms())
         )
+
+
+USERNAME_KEY_MAX = 64
+EMAIL_KEY_MAX = 254
 
 
 class NameTaken(Exception):
@@ -161,14 +165,18 @@ def _consume_invite(store: Store, code_hash: str) -> None:
 
 @db_session
 def get_user(store: Store, user_id: str) -> UserRecord | None:
-    user = store.auth.User.get(id=user_id)
+    user = None if blank(user_id) else store.auth.User.get(id=user_id)
     return _record(user) if user is not None else None
 
 
 @db_session
 def find_user_by_login(store: Store, username_or_email: str) -> UserRecord | None:
-    key = username_or_email.lower()
-    user = store.auth.User.get(username_key=key)
+    # Pony strips str values and validates their length before it queries: a blank or
+    # over-long key would raise (a 500) instead of matching nobody.
+    key = username_or_email.strip().lower()
+    if not key or len(key) > EMAIL_KEY_MAX:
+        return None
+    user = store.auth.User.get(username_key=key) if len(key) <= USERNAME_KEY_MAX else None
     if user is None and "@" in key:
         user = store.auth.User.get(email_key=key)
     return _record(user) if user is not None else None
@@ -229,7 +237,7 @@ def list_invites(store: Store) -> list[InviteRecord]:
 
 @db_session
 def revoke_invite(store: Store, invite_id: str) -> bool:
-    invite = store.auth.InviteCode.get(id=invite_id)
+    invite = None if blank(invite_id) else store.auth.InviteCode.get(id=invite_id)
     if invite is None:
         return False
     invite.revoked = True
@@ -244,7 +252,7 @@ def list_users(store: Store) -> list[UserRecord]:
 
 def _update(store: Store, user_id: str, **values: object) -> UserRecord | None:
     with db_session:
-        user = store.auth.User.get(id=user_id)
+        user = None if blank(user_id) else store.auth.User.get(id=user_id)
         if user is None:
             return None
         user.set(**values)
@@ -266,7 +274,7 @@ def set_daily_token_limit(store: Store, user_id: str, limit: int | None) -> User
 @db_session
 def set_password_hash(store: Store, user_id: str, password_hash: str) -> UserRecord | None:
     """A new password, and a new token generation: every token issued before stops working."""
-    user = store.auth.User.get(id=user_id)
+    user = None if blank(user_id) else store.auth.User.get(id=user_id)
     if user is None:
         return None
     user.password_hash = password_hash

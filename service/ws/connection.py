@@ -120,7 +120,11 @@ class Connection:
 def _parse(frame: str | bytes) -> Any:
     if isinstance(frame, bytes):
         frame = frame.decode("utf-8")
-    return json.loads(frame)
+    value = json.loads(frame)
+    # A lone surrogate escape ("\ud800") decodes to a str that cannot be stored (SQLite wants
+    # UTF-8): the UnicodeEncodeError refuses the frame like invalid JSON.
+    json.dumps(value, ensure_ascii=False).encode("utf-8")
+    return value
 
 
 def _optional_string(command: dict[str, Any], name: str) -> str | None:
