@@ -30,7 +30,7 @@ from webtools import (
     shoot,
 )
 
-from service.standin import Reply, Text, ThreadedStandIn, demo_responder
+from service.standin import Reply, StatusError, Text, ThreadedStandIn, demo_responder
 from service.web import DEFAULT_DIST_DIR
 
 _SLOW = re.compile(r"^slow:\s*(\d+)\s*$")
@@ -49,13 +49,16 @@ def _missing_prerequisite() -> str | None:
 
 
 def e2e_responder(body: dict[str, Any]) -> Reply:
-    """The demo script, plus ``slow: N``: N numbered words streamed at 10 per second."""
+    """The demo script, plus ``slow: N`` (N numbered words streamed at 10 per second) and
+    ``overload`` (the API answers 529 Overloaded)."""
     messages = body.get("messages") or []
     last = messages[-1] if messages else {}
     content = last.get("content")
     said = content if isinstance(content, str) else ""
     if isinstance(content, list):
         said = "\n".join(b.get("text", "") for b in content if b.get("type") == "text")
+    if said.strip() == "overload":
+        return Reply(status_error=StatusError(529))
     match = _SLOW.match(said.strip())
     if match:
         return Reply(content=[Text(numbered_words(int(match.group(1))))], token_delay=0.1)

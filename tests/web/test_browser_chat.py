@@ -145,6 +145,24 @@ def test_reloading_mid_answer_continues_without_loss_or_duplicate(
     expect(transcript(page).locator('[data-role="user"]')).to_have_count(1)
 
 
+def test_a_failed_reply_shows_an_error_that_stays_after_a_reload(
+    server: ServerProcess, new_context
+) -> None:
+    page = signed_in_page(new_context(), server)
+    send(page, "overload")
+    error = transcript(page).locator('[data-role="error"]')
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("overloaded", ignore_case=True)
+    shoot(page, "chat-error")
+    page.reload()
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("overloaded", ignore_case=True)
+    # The conversation goes on.
+    send(page, "Try again")
+    expect(assistant(page).last).to_contain_text("demo mode")
+    wait_for_reply_end(page)
+
+
 def test_rename_and_delete_a_conversation(server: ServerProcess, new_context) -> None:
     page = signed_in_page(new_context(), server)
     send(page, "First conversation")
@@ -235,6 +253,12 @@ def test_two_tabs_of_one_user_follow_the_same_conversation(
     expect(assistant(second).last).to_contain_text(re.compile(r"\bw20\b"))
     wait_for_reply_end(second)
     assert words(assistant(second).last.inner_text()) == numbered_words(20).split()
+    # The second tab's sidebar follows a rename made in the first.
+    sidebar(first).get_by_role("button", name="Rename").click()
+    title = first.get_by_label("Conversation title")
+    title.fill("Shared between tabs")
+    title.press("Enter")
+    expect(sidebar(second).get_by_role("link", name="Shared between tabs")).to_be_visible()
 
 
 def test_the_conversation_survives_a_server_restart(
