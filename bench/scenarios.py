@@ -248,7 +248,8 @@ async def _relay(server: Any, model: ModelProcess, size: Size) -> dict[str, Any]
     async with Accounts(server.base) as accounts:
         token = await accounts.register("relay")
     client = await BenchClient.connect(server.ws_url, token)
-    rates, whole = [], 0
+    sdk = anthropic.AsyncAnthropic(api_key="bench-key", base_url=model.url, max_retries=0)
+    rates, direct, whole = [], [], 0
     for index in range(size.relay_replies + 1):
         session_id = (await client.call("session.create"))["session"]["id"]
         tokens = 10 if index == 0 else size.relay_tokens  # the first reply warms up
@@ -258,8 +259,26 @@ async def _relay(server: Any, model: ModelProcess, size: Size) -> dict[str, Any]
             whole += 1
             span = trace.delta_times[-1] - trace.delta_times[0]
             rates.append((len(trace.delta_times) - 1) / span)
+            direct.append(await _sdk_rate(sdk, tokens))
     await client.close()
-    return {"rate": rates, "whole": whole}
+    await sdk.close()
+    return {"rate": rates, "direct": direct, "whole": whole}
+
+
+async def _sdk_rate(sdk: anthropic.AsyncAnthropic, tokens: int) -> float:
+    """Deltas per second the SDK alone parses from the same model: the ceiling for any
+    gateway built on it (Portagent reads the model through the same call)."""
+    params = {"model": MODEL, "max_tokens": 1024, "messages": [directive_message(tokens)]}
+    stamps = []
+    async with await sdk.messages.create(**params, stream=True) as stream:
+        async for event in stream:
+            if event.type == "content_block_delta":
+                stamps.append(time.perf_counter())
+    return (len(stamps) - 1) / (stamps[-1] - stamps[0])
+
+
+def directive_message(tokens: int) -> dict[str, Any]:
+    return {"role": "user", "content": directive(tokens)}
 
 
 def relay_throughput(size: Size) -> ScenarioResult:
@@ -276,6 +295,12 @@ def relay_throughput(size: Size) -> ScenarioResult:
                 pooled(figures, "rate"),
                 [Target("median", ">=", 20_000)],
                 note="first to last delta at the client; one worker process",
+            ),
+            Metric(
+                "the SDK alone, same model (ceiling)",
+                "deltas/s",
+                pooled(figures, "direct"),
+                note="messages.create(stream=True) in the harness, no gateway",
             ),
             Metric("replies whole and in order", "replies", pooled(figures, "whole")),
         ],
