@@ -30,6 +30,8 @@ export function ChatPage(props: ChatPageProps) {
   const { api, token } = props;
   const wsPath = useRef("/ws");
   const [demo, setDemo] = useState(false);
+  /** Connection attempts refused in a row (reset by a `hello`): after a few, say so plainly. */
+  const [refusals, setRefusals] = useState(0);
   const client = useMemo(() => new SocketClient({ url: () => socketUrl(props.base, token, wsPath.current) }), [props.base, token]);
   const store = useMemo(() => new ChatStore(client), [client]);
   const state = useChatState(store);
@@ -42,6 +44,7 @@ export function ChatPage(props: ChatPageProps) {
     store.attach();
     const offs = [
       client.on("hello", (hello) => {
+        setRefusals(0);
         if (hello.server.demo) setDemo(true);
         onUser.current(hello.user);
       }),
@@ -52,6 +55,7 @@ export function ChatPage(props: ChatPageProps) {
       ),
       // The upgrade was refused or the server is down: if the token is no longer valid, say so.
       client.on("refused", () => {
+        setRefusals((count) => count + 1);
         api.verify(token).then(
           (user) => {
             if (user === null) onSignOut.current("Your session has expired. Please sign in again.");
@@ -189,6 +193,12 @@ export function ChatPage(props: ChatPageProps) {
           Sign out
         </button>
       </header>
+      {refusals >= 3 && state.connection !== "open" ? (
+        <div class="connection-trouble" aria-live="polite">
+          Cannot reach the chat server; still trying. Check your network, or ask the person who runs this server if it
+          goes on.
+        </div>
+      ) : null}
       <div class="chat-body">
         <Sidebar
           sessions={state.sessions}
