@@ -2,7 +2,7 @@
 
 ``portagent [options]`` serves (the same app as ``sanic service.app``, in one process);
 ``portagent invite create|list|revoke`` manages single-use invite codes in the data directory;
-``portagent user list|promote|demote|activate|deactivate`` manages accounts and the admin role.
+``portagent user list|promote|demote|activate|deactivate|password|quota`` manages accounts.
 A flag left unset is simply absent, so it never overrides the environment or the env file.
 """
 
@@ -33,6 +33,8 @@ Users (the first account registered is an admin):
   portagent user list                                 users, roles and today's tokens
   portagent user promote|demote NAME                  give or take the admin role
   portagent user activate|deactivate NAME             allow or refuse sign-in
+  portagent user password NAME < file                 set a password (read from stdin)
+  portagent user quota NAME TOKENS|default            set a user's daily token limit
 """
 
 
@@ -233,6 +235,15 @@ def user_parser() -> argparse.ArgumentParser:
         action = commands.add_parser(name, help=text)
         action.add_argument("name", help="username or email")
         _add_location_flags(action)
+    password = commands.add_parser(
+        "password", help="set a new password, read from stdin; the user's tokens stop working"
+    )
+    password.add_argument("name", help="username or email")
+    _add_location_flags(password)
+    quota = commands.add_parser("quota", help="set a user's own daily token limit")
+    quota.add_argument("name", help="username or email")
+    quota.add_argument("limit", help="tokens per UTC day, 0 for none, or 'default'")
+    _add_location_flags(quota)
     return parser
 
 
@@ -289,14 +300,54 @@ def user(argv: Sequence[str]) -> int:
     if found is None:
         print(f"Error: no user named {args.name}", file=sys.stderr)
         return 1
-    field, value, outcome = USER_ACTIONS[args.command]
-    if field == "is_admin":
-        user_store.set_admin(store, found.id, value)
+    if args.command == "password":
+        outcome = _set_password(settings, store, found.id)
+    elif args.command == "quota":
+        outcome = _set_quota(store, found.id, args.limit)
     else:
-        user_store.set_active(store, found.id, value)
+        field, value, outcome = USER_ACTIONS[args.command]
+        if field == "is_admin":
+            user_store.set_admin(store, found.id, value)
+        else:
+            user_store.set_active(store, found.id, value)
     _audit_line(settings, f"cli action={args.command} user={found.id}")
     print(f"{found.username} {outcome}.")
     return 0
+
+
+def _set_password(settings: Settings, store: Any, user_id: str) -> str:
+    """Read the password from stdin (asked for twice on a terminal), never from the command
+    line, where other local users could read it."""
+    import getpass
+
+    from .auth.passwords import hash_password_sync
+    from .auth.service import PASSWORD_MAX, PASSWORD_MIN
+    from .storage import users as user_store
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != password:
+            raise ConfigError("Error: the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX or "\x00" in password:
+        raise ConfigError(f"Error: a password has {PASSWORD_MIN}-{PASSWORD_MAX} characters")
+    password_hash = hash_password_sync(password, settings.bcrypt_rounds)
+    user_store.set_password_hash(store, user_id, password_hash)
+    return "has a new password: their old tokens are refused"
+
+
+def _set_quota(store: Any, user_id: str, limit_text: str) -> str:
+    from .storage import users as user_store
+
+    if limit_text == "default":
+        user_store.set_daily_token_limit(store, user_id, None)
+        return "now has the server's daily token limit (USER_DAILY_TOKEN_LIMIT)"
+    if not (limit_text.isascii() and limit_text.isdigit()) or int(limit_text) >= 2**62:
+        raise ConfigError(f"Error: '{limit_text}' is not a number of tokens, 0 or 'default'")
+    limit = int(limit_text)
+    user_store.set_daily_token_limit(store, user_id, limit)
+    return "has no daily token limit" if limit == 0 else f"may use {limit:,} tokens a day"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,9 @@
-"""``portagent user list|promote|demote|activate|deactivate`` on a real data directory."""
+"""``portagent user ...`` on a real data directory."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 
 PASSWORD = "secret-password"
+PORTAGENT = Path(sys.executable).with_name("portagent")
 
 
 @pytest.fixture
@@ -63,3 +66,54 @@ def test_unknown_users_and_commands_fail_clearly(users: Callable[..., Any]) -> N
     assert users("list").stdout.strip() == "No users."
     wrong = users("explode")
     assert wrong.returncode == 2 and "invalid choice" in wrong.stderr
+
+
+def test_password_and_quota_from_the_command_line(
+    users: Callable[..., Any],
+    serve: Callable[..., Any],
+    register_user: Callable[..., dict[str, Any]],
+    cli_env: Callable[..., dict[str, str]],
+    tmp_path: Path,
+) -> None:
+    with serve() as client:
+        old = register_user(client, "first", PASSWORD)["token"]
+    data_dir = str(tmp_path / "data-dir")
+    changed = subprocess.run(
+        [str(PORTAGENT), "user", "password", "first", "-d", data_dir],
+        input="a-fresh-password\n",
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.strip() == "first has a new password: their old tokens are refused."
+    assert "a-fresh-password" not in (tmp_path / "data-dir" / "logs" / "portagent.log").read_text()
+    with serve() as client:
+        assert login(client, "first") == 401
+        _, response = client.get("/api/auth/verify", headers={"Authorization": f"Bearer {old}"})
+        assert response.status == 401
+        _, response = client.post(
+            "/api/auth/login",
+            json={"usernameOrEmail": "first", "password": "a-fresh-password"},
+        )
+        assert response.status == 200
+    assert users("quota", "first", "5000").stdout.strip() == "first may use 5,000 tokens a day."
+    assert "today 0 tokens of 5,000" in users("list").stdout
+    assert users("quota", "first", "0").stdout.strip() == "first has no daily token limit."
+    assert "today 0 tokens\n" in users("list").stdout + "\n"
+    assert users("quota", "first", "default").returncode == 0
+    refused = users("quota", "first", "-3")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "Error: '-3' is not a number of tokens, 0 or 'default'"
+    short = subprocess.run(
+        [str(PORTAGENT), "user", "password", "first", "-d", data_dir],
+        input="abc\n",
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert short.returncode == 1 and "6-256 characters" in short.stderr
