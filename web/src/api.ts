@@ -1,4 +1,7 @@
-/** The HTTP API (README "HTTP API"): sign-in, registration, tokens and server information. */
+/**
+ * The HTTP API (README "HTTP API" and "Admin API"): sign-in, registration, tokens, server
+ * information, one's own usage, and what admins manage (users, invite codes, usage).
+ */
 import { apiUrl } from "./routes";
 import type { User } from "./ws/protocol";
 
@@ -12,6 +15,69 @@ export interface ServerInfo {
   version: string;
   wsPath: string;
   demo: boolean;
+}
+
+export interface TokenCounts {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+}
+
+export interface DayCounts extends TokenCounts {
+  /** UTC day, YYYY-MM-DD. */
+  date: string;
+}
+
+/** `GET /api/usage`: the signed-in user's own usage and limits. */
+export interface Usage {
+  today: DayCounts;
+  days: DayCounts[];
+  /** null: no limit. */
+  dailyTokenLimit: number | null;
+  remainingTokens: number | null;
+  /** Next 00:00 UTC, ms since the epoch. */
+  resetsAt: number;
+  maxConcurrentRuns: number | null;
+}
+
+/** A user as admins see them. */
+export interface AdminUser {
+  userId: string;
+  username: string;
+  email: string | null;
+  displayName: string | null;
+  createdAt: number;
+  isAdmin: boolean;
+  isActive: boolean;
+  /** This user's own limit (0: none); null: the server's default. */
+  dailyTokenLimit: number | null;
+  /** The limit that applies; null: none. */
+  effectiveDailyTokenLimit: number | null;
+  runningRuns: number;
+  usageToday: TokenCounts;
+}
+
+export interface Invite {
+  id: string;
+  uses: number;
+  maxUses: number;
+  expiresAt: number | null;
+  createdAt: number;
+  revoked: boolean;
+  usable: boolean;
+  note: string | null;
+}
+
+export interface UserDayUsage extends DayCounts {
+  userId: string;
+  username: string | null;
+}
+
+export interface AdminUsage {
+  since: string;
+  until: string;
+  days: UserDayUsage[];
+  total: TokenCounts;
 }
 
 /** An answer other than 2xx: `message` is the server's `error` text, shown as it is. */
@@ -66,6 +132,49 @@ export class Api {
 
   async info(token: string): Promise<ServerInfo> {
     return this.call("GET", "agentx/info", { token });
+  }
+
+  async usage(token: string): Promise<Usage> {
+    return this.call("GET", "api/usage", { token });
+  }
+
+  async adminUsers(token: string): Promise<AdminUser[]> {
+    return (await this.call<{ users: AdminUser[] }>("GET", "api/admin/users", { token })).users;
+  }
+
+  async setActive(token: string, userId: string, active: boolean): Promise<AdminUser> {
+    const action = active ? "activate" : "deactivate";
+    return (await this.call<{ user: AdminUser }>("POST", `api/admin/users/${encodeURIComponent(userId)}/${action}`, { token })).user;
+  }
+
+  async resetPassword(token: string, userId: string, password: string): Promise<void> {
+    await this.call("POST", `api/admin/users/${encodeURIComponent(userId)}/password`, { token, body: { password } });
+  }
+
+  /** `dailyTokenLimit`: 0 for no limit, null for the server's default. */
+  async setQuota(token: string, userId: string, dailyTokenLimit: number | null): Promise<AdminUser> {
+    const path = `api/admin/users/${encodeURIComponent(userId)}/quota`;
+    return (await this.call<{ user: AdminUser }>("POST", path, { token, body: { dailyTokenLimit } })).user;
+  }
+
+  async invites(token: string): Promise<Invite[]> {
+    return (await this.call<{ invites: Invite[] }>("GET", "api/admin/invites", { token })).invites;
+  }
+
+  /** A new invite code: the answer is the only time the server shows it. */
+  async createInvite(
+    token: string,
+    body: { uses: number; expiresIn: string | null; note: string | null },
+  ): Promise<{ code: string; invite: Invite }> {
+    return this.call("POST", "api/admin/invites", { token, body });
+  }
+
+  async revokeInvite(token: string, inviteId: string): Promise<void> {
+    await this.call("DELETE", `api/admin/invites/${encodeURIComponent(inviteId)}`, { token });
+  }
+
+  async adminUsage(token: string, days = 7): Promise<AdminUsage> {
+    return this.call("GET", `api/admin/usage?days=${days}`, { token });
   }
 
   private async call<T>(method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<T> {

@@ -17,6 +17,8 @@ describe("routes", () => {
   it("parses locations under a base path", () => {
     expect(parseRoute("/portagent/login", "/portagent/")).toEqual({ page: "login" });
     expect(parseRoute("/portagent/register", "/portagent/")).toEqual({ page: "register" });
+    expect(parseRoute("/portagent/admin", "/portagent/")).toEqual({ page: "admin" });
+    expect(parseRoute("/admin/x", "/")).toEqual({ page: "not-found", path: "/admin/x" });
     expect(parseRoute("/portagent/chat", "/portagent/")).toEqual({ page: "chat", sessionId: null });
     expect(parseRoute("/portagent/chat/abc-1/", "/portagent/")).toEqual({ page: "chat", sessionId: "abc-1" });
     expect(parseRoute("/portagent/", "/portagent/")).toEqual({ page: "chat", sessionId: null });
@@ -30,6 +32,7 @@ describe("routes", () => {
     const routes = [
       { page: "login" },
       { page: "register" },
+      { page: "admin" },
       { page: "chat", sessionId: null },
       { page: "chat", sessionId: "a b/c" },
     ] as const;

@@ -8,6 +8,7 @@ export type Route =
   | { page: "login" }
   | { page: "register" }
   | { page: "chat"; sessionId: string | null }
+  | { page: "admin" }
   | { page: "not-found"; path: string };
 
 declare global {
@@ -67,6 +68,7 @@ export function parseRoute(pathname: string, basePath: string): Route {
   if (extra.length > 0) return { page: "not-found", path: pathname };
   if (first === "login" && second === undefined) return { page: "login" };
   if (first === "register" && second === undefined) return { page: "register" };
+  if (first === "admin" && second === undefined) return { page: "admin" };
   if (first === "chat") {
     if (second === undefined) return { page: "chat", sessionId: null };
     try {
@@ -85,6 +87,8 @@ export function routePath(route: Route, basePath: string): string {
       return `${basePath}login`;
     case "register":
       return `${basePath}register`;
+    case "admin":
+      return `${basePath}admin`;
     case "chat":
       return route.sessionId === null ? `${basePath}chat` : `${basePath}chat/${encodeURIComponent(route.sessionId)}`;
     case "not-found":

@@ -15,6 +15,8 @@ export interface User {
   displayName: string | null;
   avatar: string | null;
   createdAt: number;
+  /** Whether this user may use the admin API and pages (absent from older servers). */
+  isAdmin?: boolean;
 }
 
 export interface SessionInfo {
