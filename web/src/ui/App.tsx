@@ -4,6 +4,7 @@ import { Api, ApiError, type SignedIn } from "../api";
 import { baseUrl, basePathOf, parseRoute, type Route, routePath } from "../routes";
 import type { User } from "../ws/protocol";
 import { LoginPage, RegisterPage } from "./AuthPages";
+import { AdminPage } from "./AdminPage";
 import { ChatPage } from "./ChatPage";
 
 const TOKEN_KEY = "portagent.token";
@@ -141,7 +142,7 @@ export function App() {
   // Keep the location consistent with who is signed in.
   useEffect(() => {
     if (auth.status === "checking") return;
-    if (auth.status === "signed-out" && route.page === "chat") navigate({ page: "login" }, { replace: true });
+    if (auth.status === "signed-out" && (route.page === "chat" || route.page === "admin")) navigate({ page: "login" }, { replace: true });
     if (auth.status === "signed-in" && (route.page === "login" || route.page === "register")) {
       navigate({ page: "chat", sessionId: null }, { replace: true });
     }
@@ -151,6 +152,7 @@ export function App() {
     // The chat page names its conversation itself.
     if (route.page === "login") document.title = "Sign in · Portagent";
     else if (route.page === "register") document.title = "Create an account · Portagent";
+    else if (route.page === "admin") document.title = "Admin · Portagent";
     else if (route.page === "not-found") document.title = "Not found · Portagent";
   }, [route.page]);
 
@@ -181,6 +183,19 @@ export function App() {
       return <RegisterPage api={api} basePath={basePath} navigate={navigate} onSignedIn={signedIn} />;
     }
     return <LoginPage api={api} basePath={basePath} navigate={navigate} onSignedIn={signedIn} flash={flash} />;
+  }
+  if (route.page === "admin") {
+    return (
+      <AdminPage
+        key={auth.token}
+        api={api}
+        basePath={basePath}
+        token={auth.token}
+        user={auth.user}
+        navigate={navigate}
+        onSignOut={signOut}
+      />
+    );
   }
   if (route.page !== "chat") return null;
   return (

@@ -10,6 +10,9 @@ import { Composer } from "./Composer";
 import { useChatState, useMedia } from "./hooks";
 import { Sidebar } from "./Sidebar";
 import { Transcript } from "./Transcript";
+import { UsageNote } from "./UsageNote";
+import { link } from "./App";
+import { routePath } from "../routes";
 
 const NARROW = "(max-width: 760px)";
 const SIDEBAR_KEY = "portagent.sidebar";
@@ -189,6 +192,15 @@ export function ChatPage(props: ChatPageProps) {
             {userName}
           </span>
         ) : null}
+        {props.user.isAdmin ? (
+          <a
+            class="topbar-link"
+            href={routePath({ page: "admin" }, props.basePath)}
+            onClick={link(() => props.navigate({ page: "admin" }))}
+          >
+            Admin
+          </a>
+        ) : null}
         <button type="button" class="ghost" onClick={() => props.onSignOut()}>
           Sign out
         </button>
@@ -212,6 +224,7 @@ export function ChatPage(props: ChatPageProps) {
             if (ok && id === view?.sessionId) props.navigate({ page: "chat", sessionId: null }, { replace: true });
             return ok;
           }}
+          footer={<UsageNote api={api} token={token} running={running} />}
         />
         {narrow && drawerOpen ? <div class="scrim" aria-hidden="true" onClick={() => setDrawerOpen(false)} /> : null}
         <main class="conversation">

@@ -1,4 +1,5 @@
 /** The list of conversations: open, filter, rename in place, delete with a confirmation. */
+import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { relativeTime } from "../chat/format";
 import { routePath } from "../routes";
@@ -14,6 +15,8 @@ interface SidebarProps {
   onOpen: (sessionId: string | null) => void;
   onRename: (sessionId: string, title: string) => Promise<boolean>;
   onDelete: (sessionId: string) => Promise<boolean>;
+  /** Shown at the bottom of the sidebar (one's own usage). */
+  footer?: ComponentChildren;
 }
 
 export function Sidebar(props: SidebarProps) {
@@ -93,6 +96,7 @@ export function Sidebar(props: SidebarProps) {
           ))}
         </ul>
       )}
+      {props.footer ? <div class="sidebar-footer">{props.footer}</div> : null}
       {deleting !== null ? (
         <ConfirmDelete
           session={deleting}
