@@ -43,12 +43,13 @@ def run_scenarios(names: Sequence[str], size: Size, *, echo: bool = True) -> lis
     return results
 
 
-def report(results: Sequence[ScenarioResult], size: Size) -> dict[str, Any]:
+def report(results: Sequence[ScenarioResult], size: Size, *, raw: bool = True) -> dict[str, Any]:
+    """The run as JSON; ``raw`` keeps every sample (the published copy keeps the statistics)."""
     return {
         "size": size.name,
         "machine": machine(),
         "packages": package_versions(),
-        "scenarios": {result.name: result.as_json() for result in results},
+        "scenarios": {result.name: result.as_json(raw=raw) for result in results},
     }
 
 
@@ -116,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n" + render_markdown(results))
     print(f"\nraw figures: {out.relative_to(REPO)}")
     if size is FULL and len(names) == len(SCENARIOS):
-        write(data, PUBLISHED)
+        published = {**data, "scenarios": report(results, size, raw=False)["scenarios"]}
+        write(published, PUBLISHED)
         print(f"published: {PUBLISHED.relative_to(REPO)}")
     return 0 if all(result.passed for result in results) else 1
 

@@ -69,6 +69,11 @@ class ModelProcess:
         self.url = line.split(" ", 1)[1].strip()
         return self
 
+    def cpu(self) -> float:
+        """CPU seconds the model process has used so far."""
+        assert self.process is not None
+        return cpu_seconds(self.process.pid)
+
     def stop(self) -> None:
         if self.process is None:
             return
@@ -122,6 +127,12 @@ def process_memory(pid: int) -> dict[str, int]:
         if name in ("VmRSS", "VmHWM"):
             values[name] = int(rest.split()[0])
     return values
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (from /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:

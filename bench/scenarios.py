@@ -27,6 +27,7 @@ from .model import directive
 from .processes import (
     BENCH_SERVER_ENV,
     ModelProcess,
+    cpu_seconds,
     portagent,
     process_memory,
     raise_open_files,
@@ -333,6 +334,7 @@ async def _concurrency(server: Any, model: ModelProcess, size: Size) -> dict[str
     clients, sessions = await _streaming_users(server, size.users, "user")
     pid = server.process.pid
     content = directive(size.user_tokens, size.token_delay)
+    started, cpu = time.perf_counter(), {"server": cpu_seconds(pid), "model": model.cpu()}
     with MemoryWatch(pid) as memory:
         traces = await asyncio.gather(
             *(
@@ -347,8 +349,11 @@ async def _concurrency(server: Any, model: ModelProcess, size: Size) -> dict[str
     )
     whole = [trace for trace in traces if isinstance(trace, RunTrace)]
     gap_ms = [gap for trace in whole for gap in ms(gaps(trace.delta_times))]
+    elapsed = time.perf_counter() - started
     await close_all(clients)
     return {
+        "server_cpu": (cpu_seconds(pid) - cpu["server"]) / elapsed * 100,
+        "model_cpu": (model.cpu() - cpu["model"]) / elapsed * 100,
         "gap": gap_ms,
         "first": [ms([trace.first_token])[0] for trace in whole if trace.delta_times],
         "broken": broken,
@@ -386,6 +391,13 @@ def concurrency(size: Size) -> ScenarioResult:
             Metric(
                 "server peak RSS", "MiB", pooled(figures, "peak_rss"), [Target("max", "<=", 300)]
             ),
+            Metric(
+                "server CPU while streaming",
+                "% of a core",
+                pooled(figures, "server_cpu"),
+                note="100 % is all of one core: a single-process server's limit",
+            ),
+            Metric("model CPU while streaming", "% of a core", pooled(figures, "model_cpu")),
         ],
     )
 
