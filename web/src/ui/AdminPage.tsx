@@ -247,7 +247,7 @@ interface UsersTableProps {
 
 function UsersTable(props: UsersTableProps) {
   return (
-    <div class="table-scroll" role="region" aria-labelledby="admin-users-title" tabIndex={0}>
+    <div class="table-scroll" role="region" aria-label="Users table" tabIndex={0}>
       <table class="admin-table">
         <thead>
           <tr>
@@ -509,7 +509,7 @@ function CreateInvite(props: { api: Api; token: string; onCreated: (invite: Invi
   return (
     <div class="invite-create">
       <form class="invite-form" aria-labelledby="admin-invite-form-title" onSubmit={submit} noValidate>
-        <h3 id="admin-invite-form-title">New invite code</h3>
+        <h3 id="admin-invite-form-title">Create invite code</h3>
         <div class="invite-fields">
           <div class="field">
             <label for="invite-uses">Uses</label>
@@ -617,7 +617,7 @@ const STATE_TEXT = { usable: "Usable", revoked: "Revoked", spent: "Used up", exp
 function InvitesTable(props: { invites: Invite[]; now: number; onRevoke: (invite: Invite) => void }) {
   if (props.invites.length === 0) return <p class="muted">No invite codes yet.</p>;
   return (
-    <div class="table-scroll" role="region" aria-label="Invite codes" tabIndex={0}>
+    <div class="table-scroll" role="region" aria-label="Invite codes table" tabIndex={0}>
       <table class="admin-table">
         <thead>
           <tr>
