@@ -125,6 +125,16 @@ def test_admin_invites_a_user_then_deactivates_them(
     expect(invite_row).to_have_attribute("data-state", "spent")
     expect(page.get_by_role("button", name=re.compile(r"^Revoke "))).to_have_count(0)
 
+    # A spare code, revoked.
+    page.get_by_label("Note").fill("spare")
+    page.get_by_role("button", name="Create invite code").click()
+    spare = page.locator("tr[data-invite]", has_text="spare")
+    expect(spare).to_have_attribute("data-state", "usable")
+    spare_id = spare.get_attribute("data-invite")
+    page.get_by_role("button", name=f"Revoke {spare_id}").click()
+    expect(spare).to_have_attribute("data-state", "revoked")
+    expect(page.get_by_role("button", name=re.compile(r"^Revoke "))).to_have_count(0)
+
     # A quota: bad input is refused in the dialog, a good one shows in the row.
     page.get_by_role("button", name=f"Set quota for {newcomer}").click()
     dialog = page.get_by_role("dialog")
@@ -144,6 +154,8 @@ def test_admin_invites_a_user_then_deactivates_them(
     expect(dialog.get_by_role("alert")).to_have_text("Password must be at least 6 characters")
     dialog.get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
+    # Focus is back on the button that opened the dialog.
+    expect(page.get_by_role("button", name=f"Reset password for {newcomer}")).to_be_focused()
     shoot(page, "admin", readme="admin")
 
     # Deactivating asks first; Cancel changes nothing.

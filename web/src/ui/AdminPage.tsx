@@ -351,8 +351,13 @@ function Modal(props: {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
+    // The dialog is removed rather than closed: give focus back to what opened it.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const element = dialog.current;
     if (element !== null && !element.open) element.showModal();
+    return () => {
+      if (opener?.isConnected && !opener.matches(":disabled")) opener.focus();
+    };
   }, []);
   const submit = async (event: Event) => {
     event.preventDefault();
