@@ -19,10 +19,13 @@ from sanic.exceptions import (
     NotFound,
     PayloadTooLarge,
     SanicException,
+    ServiceUnavailable,
 )
 from sanic.response import HTTPResponse, json
 
 log = logging.getLogger("portagent.errors")
+
+BUSY_RETRY_AFTER_SECONDS = 5
 
 
 class PortagentError(Exception):
@@ -133,6 +136,13 @@ def handle_exception(request: Request, exception: Exception) -> HTTPResponse:
         )
     if isinstance(exception, PayloadTooLarge):
         return json({"error": "Request body too large (limit 1 MiB)"}, status=413)
+    if isinstance(exception, ServiceUnavailable):
+        # Sanic's response timeout: the server is overloaded, which a retry may get past.
+        return json(
+            {"error": "The server is too busy to answer in time; try again in a moment"},
+            status=503,
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exception, SanicBadRequest):
         return json({"error": "Malformed request"}, status=400)
     if isinstance(exception, SanicException) and 400 <= (exception.status_code or 500) < 500:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sanic import Request
+from sanic import Request, Sanic
 from sanic_testing.reusable import ReusableClient
 from support.server import ServerProcess
 
@@ -322,3 +322,22 @@ def test_never_a_wildcard_with_credentials(serve: Callable[..., Any], origins: s
         assert allow_origin is not None
         credentials = answer.headers.get("access-control-allow-credentials", "").lower()
         assert not (allow_origin == "*" and credentials == "true")
+
+
+def test_an_answer_that_takes_too_long_is_503_with_retry_after(
+    make_app: Callable[..., Any], free_port: Callable[[], int]
+) -> None:
+    """Sanic's response timeout (here forced short, while a cost-14 bcrypt hash runs) is an
+    overloaded server, not a bug: 503 JSON with Retry-After, never a 500."""
+    app = make_app(BCRYPT_ROUNDS="14")
+    app.config.RESPONSE_TIMEOUT = 0.2
+    try:
+        with ReusableClient(app, host="127.0.0.1", port=free_port()) as client:
+            _, response = client.post(
+                "/api/auth/register", json={"username": "slow", "password": "a-good-password"}
+            )
+    finally:
+        Sanic.unregister_app(app)
+    assert_json_error(response, 503)
+    assert response.json["error"].startswith("The server is too busy")
+    assert int(response.headers["retry-after"]) > 0

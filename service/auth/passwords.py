@@ -3,14 +3,21 @@
 bcrypt reads only the first 72 bytes of its input (and bcrypt 5 refuses longer input), so the
 password is first hashed with SHA-256 and base64-encoded (44 bytes): every one of up to 256
 characters counts. A bcrypt hash costs about 0.3 s of CPU at cost 12, so it never runs on the
-event loop.
+event loop. It runs in a pool of its own whose threads have the lowest CPU priority (Linux keeps
+a nice value per thread): bcrypt releases the GIL, so a burst of sign-ins would otherwise take
+both cores from the event loop and stall every stream; at nice 19 the hashes use what the loop
+leaves over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import functools
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
 
@@ -30,12 +37,38 @@ def check_password_sync(password: str, password_hash: str) -> bool:
         return False
 
 
+HASHING_NICENESS = 19
+
+
+def _lower_own_priority() -> None:
+    """Run in each new pool thread: on Linux, PRIO_PROCESS with who=0 names the calling thread."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, 0, HASHING_NICENESS)
+
+
+@functools.cache
+def hashing_pool() -> ThreadPoolExecutor:
+    """Made on first use, not at import. One thread per core: more would only queue on the CPU."""
+    return ThreadPoolExecutor(
+        max_workers=os.cpu_count() or 1,
+        thread_name_prefix="password-hash",
+        initializer=_lower_own_priority,
+    )
+
+
+def hashing_thread_niceness() -> int:
+    """The nice value of a hashing thread (for tests and diagnostics)."""
+    return hashing_pool().submit(os.getpriority, os.PRIO_PROCESS, 0).result(timeout=10)
+
+
 async def hash_password(password: str, rounds: int) -> str:
-    return await asyncio.to_thread(hash_password_sync, password, rounds)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(hashing_pool(), hash_password_sync, password, rounds)
 
 
 async def check_password(password: str, password_hash: str) -> bool:
-    return await asyncio.to_thread(check_password_sync, password, password_hash)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(hashing_pool(), check_password_sync, password, password_hash)
 
 
 class DummyHash:
