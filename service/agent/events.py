@@ -141,7 +141,15 @@ def tool_end(tool_call_id: str) -> ToolCallEndEvent:
     return ToolCallEndEvent(tool_call_id=tool_call_id)
 
 
-def tool_result(message_id: str, tool_call_id: str, content: str) -> ToolCallResultEvent:
+def tool_result(
+    message_id: str, tool_call_id: str, content: str, *, is_error: bool = False
+) -> ToolCallResultEvent:
+    """A failed tool call says so in AG-UI's open ``metadata`` (``{"isError": true}``), so a
+    client can show it as failed while it streams, as ``session.get`` does afterwards."""
     return ToolCallResultEvent(
-        message_id=message_id, tool_call_id=tool_call_id, content=content, role="tool"
+        message_id=message_id,
+        tool_call_id=tool_call_id,
+        content=content,
+        role="tool",
+        metadata={"isError": True} if is_error else None,
     )

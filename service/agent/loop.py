@@ -465,7 +465,7 @@ class AgentRun:
             "is_error": is_error,
         }
         message_id = new_id("tool")
-        self.reporter.emit(events.tool_result(message_id, call.id, content))
+        self.reporter.emit(events.tool_result(message_id, call.id, content, is_error=is_error))
         self.save(
             MessageRecord(
                 id=message_id,

@@ -334,6 +334,7 @@ def test_tool_use_reply_runs_bash_and_the_editor(
         assert first_call["parentMessageId"] == events[4]["messageId"]
         assert second_call["toolCallName"] == "bash"
         assert events[19]["content"].startswith("alpha\ndone")
+        assert "metadata" not in events[13] and "metadata" not in events[19]
         assert_valid_agui([events])
 
         history = (await client.call("session.get", sessionId=session["id"]))["messages"]
@@ -524,6 +525,8 @@ def test_cancel_while_a_tool_runs_answers_the_tool_call(
         frames = client.events(session["id"])
         assert types(frames)[-2:] == ["TOOL_CALL_RESULT", "RUN_FINISHED"]
         assert "Cancelled" in frames[-2]["event"]["content"]
+        # A failed call says so while it streams, as session.get's "error" does afterwards.
+        assert frames[-2]["event"]["metadata"] == {"isError": True}
         assert_valid_agui([agui_events(frames)])
         again = await client.run_to_end(session["id"], "and?")
         assert again[-1]["event"]["type"] == "RUN_FINISHED"

@@ -83,6 +83,25 @@ describe("applyEvent", () => {
     expect(done.items[1]).toMatchObject({ status: "done", output: "a\nb", startedAt: 1000, endedAt: 3500 });
   });
 
+  it("shows a tool call the server marks as an error as failed while it streams", () => {
+    const running = apply([RUN_START, ...USER, ...TOOL], emptyTranscript, 1000);
+    const failed = apply(
+      [
+        {
+          type: EventType.TOOL_CALL_RESULT,
+          messageId: "m2",
+          toolCallId: "t1",
+          content: "bash: nosuchcommand: command not found",
+          role: "tool",
+          metadata: { isError: true },
+        },
+      ],
+      running,
+      1400,
+    );
+    expect(failed.items[1]).toMatchObject({ kind: "tool", status: "failed", endedAt: 1400 });
+  });
+
   it("marks a tool call the run stopped before it finished as failed", () => {
     const cancelled = apply([
       RUN_START,

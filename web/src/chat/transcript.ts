@@ -205,7 +205,9 @@ export function applyEvent(transcript: Transcript, event: AguiEvent, context: Ev
         ...tool,
         argsDone: true,
         output,
-        status: UNFINISHED_RESULT.test(output) ? "failed" : "done",
+        // The server marks a failed call with metadata {isError: true}; older servers did
+        // not, and a cancelled call's text still says so.
+        status: event.metadata?.isError === true || UNFINISHED_RESULT.test(output) ? "failed" : "done",
         endedAt: tool.startedAt === null ? null : context.now,
       }));
     }
