@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 from sanic import Sanic
 from sanic_testing.reusable import ReusableClient
+from support.server import SERVER_KEY
 
 from service.app import create_app, next_test_app_name
 from service.config import Settings, load_settings
+from service.standin import ThreadedStandIn, demo_responder
 
 Sanic.test_mode = True
 
@@ -172,3 +174,13 @@ def shared_client(
             yield client
     finally:
         Sanic.unregister_app(app)
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[ThreadedStandIn]:
+    """The stand-in model on loopback, answering with the demo script (the real SDK path runs
+    end to end). tests/web overrides it with its own script."""
+    model = ThreadedStandIn(demo_responder, api_key=SERVER_KEY)
+    model.start()
+    yield model
+    model.stop()

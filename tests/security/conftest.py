@@ -7,17 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from harness import Deployment
-from support.server import SERVER_KEY, ServerProcess, register
+from support.server import ServerProcess, register
 
-from service.standin import ThreadedStandIn, demo_responder
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[ThreadedStandIn]:
-    model = ThreadedStandIn(demo_responder, api_key=SERVER_KEY)
-    model.start()
-    yield model
-    model.stop()
+from service.standin import ThreadedStandIn
 
 
 @pytest.fixture(scope="module")

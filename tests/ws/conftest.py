@@ -7,19 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support.server import SERVER_KEY, ServerProcess, register
+from support.server import ServerProcess, register
 
 from service.standin import ThreadedStandIn, demo_responder
 
 _names = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[ThreadedStandIn]:
-    model = ThreadedStandIn(demo_responder, api_key=SERVER_KEY)
-    model.start()
-    yield model
-    model.stop()
 
 
 @pytest.fixture(autouse=True)
