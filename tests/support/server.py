@@ -114,6 +114,9 @@ class ServerProcess:
             self.process.wait(10)
 
     def __enter__(self) -> ServerProcess:
+        # `with ServerProcess(...).start() as server:` must not start (and leak) a second one.
+        if self.process is not None and self.process.poll() is None:
+            return self
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
