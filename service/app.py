@@ -24,7 +24,7 @@ from sanic.response import HTTPResponse
 from . import __version__
 from .admin.routes import bp as admin_bp
 from .admin.routes import usage_bp
-from .agent.provider import make_model_client
+from .agent.provider import load_sdk, make_model_client
 from .agent.tools import SandboxUnavailable, detect_sandbox
 from .auth.routes import bp as auth_bp
 from .auth.service import AuthService
@@ -156,7 +156,8 @@ def _choose_sandbox(settings: Settings) -> str:
     return sandbox
 
 
-async def _start_model(app: Sanic, settings: Settings) -> None:
+async def _start_model(app: Sanic, settings: Settings) -> tuple[str, str]:
+    """Start the demo's stand-in model if asked; the key and base URL the client will use."""
     if settings.demo:
         from .standin import StandInModel, demo_responder
 
@@ -168,12 +169,24 @@ async def _start_model(app: Sanic, settings: Settings) -> None:
         assert settings.llm_provider_key is not None
         api_key = settings.llm_provider_key.get_secret_value()
         base_url = settings.llm_provider_url
-    app.ctx.model_client = make_model_client(
-        api_key=api_key,
-        base_url=base_url,
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_max_retries,
-    )
+    return api_key, base_url
+
+
+async def _load_model_client(app: Sanic, settings: Settings, api_key: str, base_url: str) -> None:
+    """Import the SDK in a thread after the server listens (it is about half of start-up time),
+    then hand the client to the hub; runs started meanwhile wait for it."""
+    try:
+        await asyncio.to_thread(load_sdk)
+        app.ctx.model_client = make_model_client(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=settings.llm_timeout,
+            max_retries=settings.llm_max_retries,
+        )
+    except Exception:
+        log.exception("the model client could not be created; the agent cannot answer")
+        raise
+    app.ctx.hub.attach_model_client(app.ctx.model_client)
 
 
 async def _housekeeping(app: Sanic) -> None:
@@ -198,8 +211,11 @@ def _setup_listeners(app: Sanic, settings: Settings, sandbox: str) -> None:
         app.ctx.auth.prune()
         app.ctx.sockets = SocketRegistry()
         app.ctx.auth.on_token_revoked = app.ctx.sockets.close_token
-        await _start_model(app, settings)
-        app.ctx.hub = SessionHub(settings, store, app.ctx.model_client, sandbox=sandbox)
+        api_key, base_url = await _start_model(app, settings)
+        app.ctx.hub = SessionHub(settings, store, None, sandbox=sandbox)
+        app.ctx.model_loader = asyncio.get_running_loop().create_task(
+            _load_model_client(app, settings, api_key, base_url)
+        )
         app.ctx.hub.recover_interrupted_runs()
         app.ctx.housekeeping = asyncio.get_running_loop().create_task(_housekeeping(app))
         log.info(
@@ -240,9 +256,10 @@ def _stop_runs_first(app: Sanic) -> None:
 
     @app.before_server_stop
     async def stop_runs(app: Sanic) -> None:
-        housekeeping = getattr(app.ctx, "housekeeping", None)
-        if housekeeping is not None:
-            housekeeping.cancel()
+        for task_name in ("housekeeping", "model_loader"):
+            task = getattr(app.ctx, task_name, None)
+            if task is not None:
+                task.cancel()
         hub = getattr(app.ctx, "hub", None)
         if hub is not None:
             await hub.shutdown()

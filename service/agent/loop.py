@@ -13,17 +13,19 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import anthropic
 from ag_ui.core import BaseEvent
 
 from ..storage.sessions import MessageRecord
 from . import events
 from .events import Usage
 from .history import conversation_for_model, estimate_tokens, fit_to_budget, mark_cache_points
-from .provider import StreamBroken, classify_provider_error
+from .provider import StreamBroken, classify_provider_error, sdk_error
 from .tools import Toolbox, ToolOutput
+
+if TYPE_CHECKING:
+    import anthropic
 
 log = logging.getLogger("portagent.agent")
 
@@ -315,7 +317,7 @@ class AgentRun:
 
     def __init__(
         self,
-        client: anthropic.AsyncAnthropic,
+        client: anthropic.AsyncAnthropic | None,
         config: AgentConfig,
         *,
         system_prompt: str,
@@ -378,7 +380,7 @@ class AgentRun:
         except asyncio.CancelledError:
             self._wind_down(CANCELLED_TOOL_RESULT)
             return RunOutcome(status="cancelled", usage=self.usage)
-        except (anthropic.AnthropicError, StreamBroken) as error:
+        except (sdk_error(), StreamBroken) as error:
             self._wind_down(CUT_OFF_TOOL_RESULT)
             failure = classify_provider_error(error)
             return RunOutcome(
@@ -427,10 +429,11 @@ class AgentRun:
             # the whole message on every event, which this loop does not use (_ModelTurn keeps
             # its own), and which cost about a tenth of the server's time per relayed delta.
             request = self._request(conversation)
+            assert self.client is not None, "the hub attaches the model client before a run"
             async with await self.client.messages.create(**request, stream=True) as stream:
                 async for event in stream:
                     turn.on_event(event)
-        except (anthropic.AnthropicError, asyncio.CancelledError):
+        except (sdk_error(), asyncio.CancelledError):
             raise
         except OSError as error:
             raise StreamBroken(str(error)) from error

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import anthropic
+if TYPE_CHECKING:
+    import anthropic
 
 log = logging.getLogger("portagent.agent")
+
+SDK_MODULE = "anthropic"
+
+
+def load_sdk() -> None:
+    """Import the SDK. It is about half of the server's start-up time (thousands of modules and
+    pydantic models), so the app calls this in a thread once it is listening."""
+    importlib.import_module(SDK_MODULE)
+
+
+def sdk_error() -> type[Exception]:
+    """The SDK's base exception, for ``except`` clauses (evaluated only when something is raised,
+    which cannot happen before a client exists, so the SDK is loaded by then)."""
+    import anthropic
+
+    return anthropic.AnthropicError
 
 
 def make_model_client(
@@ -15,6 +34,8 @@ def make_model_client(
 ) -> anthropic.AsyncAnthropic:
     """One client for the server's lifetime. Key and URL are passed explicitly so that
     ``ANTHROPIC_*`` variables in the environment cannot redirect or re-key it."""
+    import anthropic
+
     return anthropic.AsyncAnthropic(
         api_key=api_key,
         base_url=base_url.rstrip("/"),
@@ -53,6 +74,8 @@ def _detail(error: anthropic.APIStatusError) -> str:
 
 def classify_provider_error(error: Exception) -> ProviderFailure:
     """Map an SDK exception to a RUN_ERROR code and a message that says what to do."""
+    import anthropic
+
     if isinstance(error, anthropic.APIStatusError):
         kind = _error_type(error)
         if isinstance(error, anthropic.RateLimitError) or kind == "rate_limit_error":

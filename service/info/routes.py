@@ -41,12 +41,13 @@ async def health(request: Request) -> HTTPResponse:
 
 
 @bp.get("/readyz")
-@openapi.summary("Readiness: 200 once the databases are open and answering")
+@openapi.summary("Readiness: 200 once the databases answer and the model client is loaded")
 @openapi.response(200, {JSON: ReadyResponse})
 @openapi.response(503, {JSON: ReadyResponse})
 async def readyz(request: Request) -> HTTPResponse:
     store = getattr(request.app.ctx, "store", None)
-    if store is None or not store_answers(store):
+    hub = getattr(request.app.ctx, "hub", None)
+    if store is None or hub is None or not hub.model_ready or not store_answers(store):
         return json(ReadyResponse(status="starting").model_dump(), status=503)
     return json(ReadyResponse(status="ready").model_dump())
 

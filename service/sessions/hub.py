@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 from ag_ui.core import BaseEvent
 
 from ..agent import events
@@ -31,6 +30,9 @@ from ..storage import sessions as session_store
 from ..storage.sessions import MessageRecord, SessionRecord
 from .live import LiveRun, LiveSession, Subscriber
 from .public import message_view, run_view, session_view
+
+if TYPE_CHECKING:
+    import anthropic
 
 log = logging.getLogger("portagent.sessions")
 
@@ -57,13 +59,18 @@ class SessionHub:
         self,
         settings: Settings,
         store: Store,
-        client: anthropic.AsyncAnthropic,
+        client: anthropic.AsyncAnthropic | None,
         *,
         sandbox: str,
     ) -> None:
         self._settings = settings
         self._store = store
         self._client = client
+        # Set once the model client exists: the app loads the SDK after the server listens
+        # (see app._load_model_client), and a run started before then waits for it.
+        self._client_ready = asyncio.Event()
+        if client is not None:
+            self._client_ready.set()
         self._sandbox = sandbox
         self._live: dict[str, LiveSession] = {}
         self._sockets: dict[str, set[Subscriber]] = {}
@@ -345,8 +352,19 @@ class SessionHub:
         workspace.mkdir(parents=True, exist_ok=True)
         return workspace
 
+    def attach_model_client(self, client: anthropic.AsyncAnthropic) -> None:
+        self._client = client
+        self._client_ready.set()
+
+    @property
+    def model_ready(self) -> bool:
+        return self._client_ready.is_set()
+
     async def _drive(self, live: LiveSession, agent_run: AgentRun) -> None:
         try:
+            if agent_run.client is None:
+                await self._client_ready.wait()
+                agent_run.client = self._client
             outcome = await agent_run.execute()
         except asyncio.CancelledError:
             # Cancelled before the run's first step: announce it so the stream stays whole.
