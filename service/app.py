@@ -15,11 +15,13 @@ import secrets
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from sanic import Blueprint, Request, Sanic
 from sanic.http.constants import HTTP
 from sanic.response import HTTPResponse
+from sanic_ext.config import PRIORITY as EXTENSION_PRIORITY
 
 from . import __version__
 from .admin.routes import bp as admin_bp
@@ -61,6 +63,23 @@ class PortagentApp(Sanic):
     ) -> tuple[str, int]:
         settings: Settings = self.ctx.settings
         return Sanic.get_address(host or settings.host, port or settings.port, version, auto_tls)
+
+    @contextlib.contextmanager
+    def amend(self) -> Iterator[None]:
+        """Sanic's ``amend``, except while sanic-ext adds its routes at start.
+
+        sanic-ext adds a HEAD and an OPTIONS route to every route in a start-up listener
+        (``HTTP_AUTO_HEAD``/``HTTP_AUTO_OPTIONS``), once the app counts as started; Sanic then
+        rebuilds and recompiles its signal router after each route added, about half a second
+        of start-up here, though adding routes changes no signal. sanic-ext resets and
+        finalizes the route router itself around its additions, so while it runs the amend
+        has nothing to do (see :func:`_batch_extension_routes`).
+        """
+        if getattr(self.ctx, "adding_extension_routes", False):
+            yield
+            return
+        with super().amend():
+            yield
 
 
 def _configure(app: Sanic, settings: Settings) -> None:
@@ -239,6 +258,22 @@ def _setup_listeners(app: Sanic, settings: Settings, sandbox: str) -> None:
             store.close()
 
 
+def _batch_extension_routes(app: Sanic) -> None:
+    """Bracket sanic-ext's start-up listeners (they run at its priority; higher runs first)
+    so that the routes they add are compiled once, not once each (:meth:`PortagentApp.amend`).
+    """
+
+    @app.before_server_start(priority=EXTENSION_PRIORITY + 1)
+    async def start_adding_routes(app: Sanic) -> None:
+        app.ctx.adding_extension_routes = True
+
+    @app.before_server_start(priority=EXTENSION_PRIORITY - 2)
+    async def stop_adding_routes(app: Sanic) -> None:
+        app.ctx.adding_extension_routes = False
+        if not app.router.finalized:
+            app.finalize()
+
+
 def _mount(app: Sanic, blueprint: Blueprint, base_path: str) -> None:
     """Register a blueprint, under ``BASE_PATH`` when one is set (behind a reverse proxy
     that serves Portagent at a sub-path). The prefix is a registration option, so the
@@ -279,6 +314,7 @@ def create_app(settings: Settings, *, name: str | None = None) -> Sanic:
     register_error_handler(app)
     _setup_middleware(app)
     _setup_listeners(app, settings, _choose_sandbox(settings))
+    _batch_extension_routes(app)
     # The web UI last: its catch-all route answers client routes, never the API.
     for blueprint in (info_bp, docs_assets_bp, auth_bp, admin_bp, usage_bp, ws_bp, web_bp):
         _mount(app, blueprint, settings.base_path)

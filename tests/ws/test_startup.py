@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,34 @@ def test_a_message_sent_the_moment_the_server_answers_gets_its_reply(
             time.sleep(0.1)
             status, body = http_json(server.base, "GET", "/readyz")
         assert (status, body) == (200, {"status": "ready"})
+
+
+def _answer(base: str, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(base + path, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_head_and_options_routes_added_at_start_answer(
+    standin: ThreadedStandIn, tmp_path: Path
+) -> None:
+    """sanic-ext adds a HEAD route to every GET route and an OPTIONS route to every path when
+    the server starts; the app compiles them in one go (PortagentApp.amend), and each answers."""
+    with ServerProcess(tmp_path / "data", standin.url or "") as server:
+        head_status, _, head_body = _answer(server.base, "HEAD", "/health")
+        options_status, headers, _ = _answer(server.base, "OPTIONS", "/api/auth/login")
+        invites_status, invites, _ = _answer(server.base, "OPTIONS", "/api/admin/invites")
+        post_status, _, _ = _answer(server.base, "POST", "/api/auth/login")
+        spec_status, spec = http_json(server.base, "GET", "/docs/openapi.json")
+
+    assert (head_status, head_body) == (200, b"")
+    assert options_status == 204
+    assert headers["allow"] == "POST,OPTIONS"
+    assert invites_status == 204
+    assert set(invites["allow"].split(",")) == {"GET", "HEAD", "POST", "OPTIONS"}
+    assert post_status == 400  # the route itself still answers, with its own error
+    assert spec_status == 200
+    assert "post" in spec["paths"]["/api/auth/login"]
