@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sanic import Request, Sanic
+from sanic import Blueprint, Request, Sanic
 from sanic.exceptions import (
     BadRequest as SanicBadRequest,
 )
@@ -162,3 +162,16 @@ def handle_exception(request: Request, exception: Exception) -> HTTPResponse:
 
 def register_error_handler(app: Sanic) -> None:
     app.error_handler.add(Exception, handle_exception)
+
+
+class ApiBlueprint(Blueprint):
+    """A blueprint whose routes declare ``error_format="json"``.
+
+    Every error is answered by :func:`handle_exception`, in JSON, whatever the route. Sanic
+    still picks a format for each route without one by reading the handler's source and
+    parsing it when the route is declared, which was about 20 ms of start-up across our
+    routes; declaring the format skips that.
+    """
+
+    def route(self, *args: Any, error_format: str | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().route(*args, error_format=error_format or "json", **kwargs)

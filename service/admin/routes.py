@@ -7,13 +7,14 @@ when it wires the quotas into the hub.
 
 from __future__ import annotations
 
-from sanic import Blueprint, Request, Sanic
+from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from ..auth.models import ErrorResponse
 from ..auth.tokens import bearer_token
 from ..bodies import json_object_body
+from ..errors import ApiBlueprint
 from .models import (
     AdminUsageResponse,
     AdminUserResponse,
@@ -28,8 +29,8 @@ from .models import (
 )
 from .service import AdminService
 
-bp = Blueprint("admin", url_prefix="/api/admin")
-usage_bp = Blueprint("usage", url_prefix="/api/usage")
+bp = ApiBlueprint("admin", url_prefix="/api/admin")
+usage_bp = ApiBlueprint("usage", url_prefix="/api/usage")
 
 JSON = "application/json"
 ERROR = {JSON: openapi.Component(ErrorResponse)}

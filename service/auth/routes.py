@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sanic import Blueprint, Request
+from sanic import Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from ..bodies import json_object_body
-from ..errors import InvalidToken
+from ..errors import ApiBlueprint, InvalidToken
 from ..net import client_address
 from .models import (
     AuthConfigResponse,
@@ -21,7 +21,7 @@ from .models import (
 from .service import AuthService, SignedIn, public_user
 from .tokens import TOKEN_TTL_LABEL, bearer_token
 
-bp = Blueprint("auth", url_prefix="/api/auth")
+bp = ApiBlueprint("auth", url_prefix="/api/auth")
 
 # Models are documented as components built from pydantic's own JSON schema
 # (``openapi.Component``), so the description shows their names and required fields.

@@ -12,15 +12,15 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from sanic import Blueprint, Request
+from sanic import Request
 from sanic.response import HTTPResponse, file
 
-from ..errors import NotFoundError
+from ..errors import ApiBlueprint, NotFoundError
 
 ASSETS_PATH = "/docs/assets"
 SERVED_FILES = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js")
 
-bp = Blueprint("docs_assets")
+bp = ApiBlueprint("docs_assets")
 
 
 def swagger_dir() -> tuple[str, Path] | None:

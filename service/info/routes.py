@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sanic import Blueprint, Request
+from sanic import Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
 from .. import __version__
 from ..auth.models import ErrorResponse
 from ..auth.tokens import bearer_token
-from ..errors import Unauthorized
+from ..errors import ApiBlueprint, Unauthorized
 from ..storage import now_ms, store_answers
 
-bp = Blueprint("info")
+bp = ApiBlueprint("info")
 
 JSON = "application/json"
 

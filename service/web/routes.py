@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from sanic import Blueprint, Request
+from sanic import Request
 from sanic.response import HTTPResponse, raw
 from sanic_ext import openapi
 
-from ..errors import NotFoundError
+from ..errors import ApiBlueprint, NotFoundError
 
 DEFAULT_DIST_DIR = Path(__file__).resolve().parent / "dist"
 INDEX = "index.html"
@@ -77,7 +77,7 @@ Installed packages (<code>pip install portagent</code>, the Docker image) includ
 # The build hint is one static page with its own inline style, and nothing else.
 MISSING_UI_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
-bp = Blueprint("web")
+bp = ApiBlueprint("web")
 
 
 @dataclass(frozen=True)
