@@ -20,7 +20,7 @@ from ag_ui.core import BaseEvent
 from ..storage.sessions import MessageRecord
 from . import events
 from .events import Usage
-from .history import conversation_for_model, estimate_tokens, fit_to_budget, mark_cache_points
+from .history import ModelHistory, estimate_tokens, fit_to_budget, mark_cache_points
 from .provider import StreamBroken, classify_provider_error, sdk_error
 from .tools import Toolbox, ToolOutput
 
@@ -322,7 +322,7 @@ class AgentRun:
         *,
         system_prompt: str,
         toolbox: Toolbox | None,
-        history: list[MessageRecord],
+        history: ModelHistory,
         user_message: MessageRecord,
         thread_id: str,
         reporter: RunReporter,
@@ -356,8 +356,9 @@ class AgentRun:
 
     async def execute(self) -> RunOutcome:
         self.begin()
-        thinking = self.config.thinking_budget > 0
-        conversation = conversation_for_model([*self.history, self.user_message], thinking=thinking)
+        # The session's history as the model sees it (the hub appends the user's message when
+        # it commits it; it is added here otherwise): fresh turns over shared blocks.
+        conversation = self.history.conversation(ending_with=self.user_message)
         try:
             for _ in range(self.config.max_turns):
                 turn = await self._stream_model_turn(conversation)
@@ -407,12 +408,14 @@ class AgentRun:
             {"type": "text", "text": self.system_prompt, "cache_control": {"type": "ephemeral"}}
         ]
         fixed = estimate_tokens(system) + estimate_tokens(tools) + self.config.max_tokens
-        messages, _dropped = fit_to_budget(conversation, self.config.context_tokens, fixed)
+        messages, _dropped = fit_to_budget(
+            conversation, self.config.context_tokens, fixed, self.history.turn_tokens
+        )
         request: dict[str, Any] = {
             "model": self.config.model,
             "max_tokens": self.config.max_tokens,
             "system": system,
-            "messages": mark_cache_points(json.loads(json.dumps(messages))),
+            "messages": mark_cache_points(messages),
         }
         if tools:
             request["tools"] = tools

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +27,10 @@ from ..errors import BadRequest as BadRequestError
 from ..errors import Busy, NotFoundError, TooLarge
 from ..storage import Store
 from ..storage import sessions as session_store
+from ..storage.database import now_ms
 from ..storage.sessions import MessageRecord, SessionRecord
-from .live import LiveRun, LiveSession, Subscriber
-from .public import message_view, run_view, session_view
+from .live import LiveRun, LiveSession, SessionHistory, Subscriber
+from .public import run_view, session_view
 
 if TYPE_CHECKING:
     import anthropic
@@ -144,6 +145,16 @@ class SessionHub:
         live.last_active = time.monotonic()
         return live
 
+    def _history(self, live: LiveSession) -> SessionHistory:
+        """The live session's stored messages: read from the database the first time only,
+        then kept in step by appending what the hub commits (start_run, _Reporter.save)."""
+        if live.history is None:
+            live.history = SessionHistory(
+                session_store.list_messages(self._store, live.id),
+                thinking=self._config.thinking_budget > 0,
+            )
+        return live.history
+
     def _owned(self, owner: Owner, session_id: Any) -> SessionRecord:
         if not isinstance(session_id, str) or not session_id:
             raise BadRequestError("sessionId must be a non-empty string")
@@ -183,16 +194,16 @@ class SessionHub:
 
     def get_session(self, owner: Owner, session_id: Any) -> dict[str, Any]:
         record = self._owned(owner, session_id)
-        messages = session_store.list_messages(self._store, record.id)
+        live = self._live_session(record)
+        history = self._history(live)
         runs = session_store.list_runs(self._store, record.id)
-        live = self._live.get(record.id)
         data: dict[str, Any] = {
             "session": self._view(record),
-            "messages": [message_view(message) for message in messages],
+            "messages": list(history.views),
             "runs": [run_view(run) for run in runs],
-            "lastSeq": live.seq if live is not None else record.last_seq,
+            "lastSeq": live.seq,
         }
-        if live is not None and live.run is not None:
+        if live.run is not None:
             data["runStartSeq"] = live.run.start_seq
         return data
 
@@ -214,6 +225,7 @@ class SessionHub:
         live = self._live.pop(record.id, None)
         if live is not None:
             live.deleted = True
+            live.history = None
             if live.run is not None and live.run.task is not None:
                 live.run.cancel_reason = "deleted"
                 live.run.task.cancel()
@@ -271,7 +283,7 @@ class SessionHub:
             raise Busy("A reply is still being written in this session; wait or cancel it")
         if self.admit is not None:
             self.admit(owner.user_id, self.running_runs(owner.user_id))
-        history = session_store.list_messages(self._store, record.id)
+        history = self._history(live)
         run_id = new_id("run")
         user_message = MessageRecord(
             id=new_id("msg"),
@@ -279,8 +291,10 @@ class SessionHub:
             role="user",
             content=content,
             blocks=[{"type": "text", "text": content}],
+            created_at=now_ms(),
         )
         record = session_store.start_run(self._store, record.id, user_message)
+        history.append(user_message)
         self._subscribe(live, socket)
         live.run = LiveRun(id=run_id, start_seq=live.seq + 1)
         agent_run = AgentRun(
@@ -288,7 +302,7 @@ class SessionHub:
             self._config,
             system_prompt=self._system_prompt(record, owner),
             toolbox=self._toolbox(record, owner),
-            history=history,
+            history=history.model,
             user_message=user_message,
             thread_id=record.id,
             reporter=_Reporter(self._store, live),
@@ -473,5 +487,12 @@ class _Reporter:
             socket.deliver(frame)
 
     def save(self, message: MessageRecord) -> None:
-        if not self._live.deleted:
-            session_store.add_message(self._store, self._live.id, message)
+        live = self._live
+        if live.deleted:
+            return
+        if not message.created_at:
+            message = replace(message, created_at=now_ms())
+        # The cache takes exactly what was committed (not a message of a session deleted
+        # meanwhile); before it is loaded, the load will read this message from the database.
+        if session_store.add_message(self._store, live.id, message) and live.history is not None:
+            live.history.append(message)

@@ -7,7 +7,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+from ..agent.history import ModelHistory
+from ..storage.sessions import MessageRecord
+from .public import message_view
 
 MAX_LOG_EVENTS = 50_000
 MAX_LOG_BYTES = 8 * 1024 * 1024
@@ -58,6 +62,32 @@ class EventLog:
         return [frame for frame_seq, frame in self._frames if frame_seq > seq]
 
 
+class SessionHistory:
+    """A live session's stored messages, held in memory once loaded and appended to as each
+    message is committed, with what each use needs worked out once per message: the model's
+    view (:class:`ModelHistory`) and the client's (``message_view``).
+
+    The database stays the source of truth: the hub loads this with one ``list_messages`` and
+    appends exactly what it commits afterwards, so it always equals what a fresh load would
+    give (tests/ws/test_history_cache.py checks that against a restarted server).
+    """
+
+    def __init__(self, messages: list[MessageRecord], *, thinking: bool) -> None:
+        self.records: list[MessageRecord] = []
+        self.views: list[dict[str, Any]] = []
+        self.model = ModelHistory(thinking=thinking)
+        for message in messages:
+            self.append(message)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def append(self, message: MessageRecord) -> None:
+        self.records.append(message)
+        self.views.append(message_view(message))
+        self.model.append(message)
+
+
 @dataclass
 class LiveSession:
     id: str
@@ -73,6 +103,8 @@ class LiveSession:
     # The log starts empty for a session loaded from the database: nothing at or below this
     # seq can be replayed from memory.
     loaded_at_seq: int = 0
+    # The stored messages, once something needed them (None until then).
+    history: SessionHistory | None = None
 
     def next_seq(self) -> int:
         self.seq += 1

@@ -5,15 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ag_ui.core import (
-    AssistantMessage,
-    FunctionCall,
-    ReasoningMessage,
-    ToolCall,
-    ToolMessage,
-    UserMessage,
-)
-
 from ..storage.sessions import MessageRecord, RunRecord, SessionRecord
 
 
@@ -28,34 +19,30 @@ def session_view(session: SessionRecord, *, running: bool) -> dict[str, Any]:
     }
 
 
-def _agui(message: MessageRecord) -> Any:
-    if message.role == "user":
-        return UserMessage(id=message.id, content=message.content)
-    if message.role == "assistant":
-        calls = [
-            ToolCall(
-                id=call["id"],
-                function=FunctionCall(
-                    name=call["name"], arguments=json.dumps(call.get("input") or {})
-                ),
-            )
-            for call in message.tool_calls or []
-        ]
-        return AssistantMessage(id=message.id, content=message.content, tool_calls=calls or None)
-    if message.role == "tool":
-        return ToolMessage(
-            id=message.id,
-            content=message.content,
-            tool_call_id=message.tool_call_id or "",
-            error=message.content if message.is_error else None,
-        )
-    return ReasoningMessage(id=message.id, content=message.content)
+def _tool_call_view(call: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": call["id"],
+        "type": "function",
+        "function": {"name": call["name"], "arguments": json.dumps(call.get("input") or {})},
+    }
 
 
 def message_view(message: MessageRecord) -> dict[str, Any]:
-    view = _agui(message).model_dump(mode="json", by_alias=True, exclude_none=True)
-    if message.usage and message.role == "assistant":
-        view["usage"] = message.usage
+    """A stored message as an AG-UI ``Message`` in JSON (camelCase, no null fields), built
+    directly: the same dict as the ``ag_ui.core`` model's ``model_dump(mode="json",
+    by_alias=True, exclude_none=True)`` (tests/agent/test_history.py checks every shape), at a
+    fraction of the cost for a long session. Assistant messages also carry their usage."""
+    role = message.role if message.role in ("user", "assistant", "tool") else "reasoning"
+    view: dict[str, Any] = {"id": message.id, "role": role, "content": message.content}
+    if role == "assistant":
+        if message.tool_calls:
+            view["toolCalls"] = [_tool_call_view(call) for call in message.tool_calls]
+        if message.usage:
+            view["usage"] = message.usage
+    elif role == "tool":
+        view["toolCallId"] = message.tool_call_id or ""
+        if message.is_error:
+            view["error"] = message.content
     return view
 
 
