@@ -32,6 +32,7 @@ from .auth.routes import bp as auth_bp
 from .auth.service import AuthService
 from .config import ConfigError, Settings, load_settings, mask_key, prepare_data_dir
 from .errors import register_error_handler
+from .info.api_docs import document_routes
 from .info.docs_assets import ASSETS_PATH, swagger_dir
 from .info.docs_assets import bp as docs_assets_bp
 from .info.routes import bp as info_bp
@@ -109,11 +110,15 @@ def _configure(app: Sanic, settings: Settings) -> None:
         app.config.CORS = False
 
 
-def _setup_middleware(app: Sanic) -> None:
+def _setup_middleware(app: Sanic, settings: Settings) -> None:
+    docs_path = settings.base_path + "/docs"
+
     @app.on_request(priority=100)
     async def start_request(request: Request) -> None:
         request.ctx.request_id = uuid.uuid4().hex[:16]
         request.ctx.started = time.perf_counter()
+        if request.path.startswith(docs_path):
+            document_routes()  # the OpenAPI description is built when first asked for
 
     @app.on_response(priority=100)
     async def log_request(request: Request, response: HTTPResponse) -> None:
@@ -312,7 +317,7 @@ def create_app(settings: Settings, *, name: str | None = None) -> Sanic:
     app.ctx.trusted_proxies = parse_networks(settings.trusted_proxies)
     _configure(app, settings)
     register_error_handler(app)
-    _setup_middleware(app)
+    _setup_middleware(app, settings)
     _setup_listeners(app, settings, _choose_sandbox(settings))
     _batch_extension_routes(app)
     # The web UI last: its catch-all route answers client routes, never the API.

@@ -7,14 +7,18 @@ when it wires the quotas into the hub.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
 from ..auth.models import ErrorResponse
 from ..auth.tokens import bearer_token
 from ..bodies import json_object_body
 from ..errors import ApiBlueprint
+from ..info.api_docs import Body, Query, describe
 from .models import (
     AdminUsageResponse,
     AdminUserResponse,
@@ -31,9 +35,6 @@ from .service import AdminService
 
 bp = ApiBlueprint("admin", url_prefix="/api/admin")
 usage_bp = ApiBlueprint("usage", url_prefix="/api/usage")
-
-JSON = "application/json"
-ERROR = {JSON: openapi.Component(ErrorResponse)}
 
 
 @bp.before_server_start
@@ -58,19 +59,21 @@ def _token(request: Request) -> str | None:
     return bearer_token(request.headers.get("authorization"))
 
 
-def _errors(*statuses: int):  # noqa: ANN202 - a decorator
-    def decorate(handler):  # noqa: ANN001, ANN202
-        for status in (401, 403, *statuses):
-            handler = openapi.response(status, ERROR)(handler)
-        return openapi.secured("bearer")(handler)
-
-    return decorate
+def _admin_route(
+    summary: str,
+    answer: tuple[int, type[BaseModel]],
+    errors: tuple[int, ...] = (),
+    body: type[BaseModel] | None = None,
+    query: tuple[Query, ...] = (),
+) -> Callable[[Any], Any]:
+    """An admin route's description: bearer-secured, 401 and 403 besides ``errors``."""
+    responses: dict[int, Body] = {answer[0]: answer[1]}
+    responses.update((status, ErrorResponse) for status in (401, 403, *errors))
+    return describe(summary, responses=responses, body=body, secured=True, query=query)
 
 
 @bp.get("/users")
-@openapi.summary("Every user with today's usage")
-@openapi.response(200, {JSON: openapi.Component(AdminUsersResponse)})
-@_errors()
+@_admin_route("Every user with today's usage", (200, AdminUsersResponse))
 async def list_users(request: Request) -> HTTPResponse:
     _admin(request).require_admin(_token(request))
     return json(AdminUsersResponse(users=_admin(request).users()).model_dump())
@@ -85,26 +88,28 @@ async def _set_active(request: Request, user_id: str, active: bool) -> HTTPRespo
 
 
 @bp.post("/users/<user_id:str>/deactivate")
-@openapi.summary("Deactivate a user: their tokens, sockets and runs end at once")
-@openapi.response(200, {JSON: openapi.Component(AdminUserResponse)})
-@_errors(400, 404)
+@_admin_route(
+    "Deactivate a user: their tokens, sockets and runs end at once",
+    (200, AdminUserResponse),
+    errors=(400, 404),
+)
 async def deactivate_user(request: Request, user_id: str) -> HTTPResponse:
     return await _set_active(request, user_id, False)
 
 
 @bp.post("/users/<user_id:str>/activate")
-@openapi.summary("Let a deactivated user sign in again")
-@openapi.response(200, {JSON: openapi.Component(AdminUserResponse)})
-@_errors(400, 404)
+@_admin_route("Let a deactivated user sign in again", (200, AdminUserResponse), errors=(400, 404))
 async def activate_user(request: Request, user_id: str) -> HTTPResponse:
     return await _set_active(request, user_id, True)
 
 
 @bp.post("/users/<user_id:str>/password")
-@openapi.summary("Set a new password; the user's existing tokens stop working")
-@openapi.body({JSON: openapi.Component(PasswordResetRequest)})
-@openapi.response(200, {JSON: openapi.Component(SuccessResponse)})
-@_errors(400, 404)
+@_admin_route(
+    "Set a new password; the user's existing tokens stop working",
+    (200, SuccessResponse),
+    errors=(400, 404),
+    body=PasswordResetRequest,
+)
 async def reset_password(request: Request, user_id: str) -> HTTPResponse:
     admin = _admin(request)
     acting = admin.require_admin(_token(request))
@@ -113,10 +118,12 @@ async def reset_password(request: Request, user_id: str) -> HTTPResponse:
 
 
 @bp.post("/users/<user_id:str>/quota")
-@openapi.summary("Set a user's own daily token limit (null: the server's default)")
-@openapi.body({JSON: openapi.Component(QuotaRequest)})
-@openapi.response(200, {JSON: openapi.Component(AdminUserResponse)})
-@_errors(400, 404)
+@_admin_route(
+    "Set a user's own daily token limit (null: the server's default)",
+    (200, AdminUserResponse),
+    errors=(400, 404),
+    body=QuotaRequest,
+)
 async def set_quota(request: Request, user_id: str) -> HTTPResponse:
     admin = _admin(request)
     acting = admin.require_admin(_token(request))
@@ -125,19 +132,19 @@ async def set_quota(request: Request, user_id: str) -> HTTPResponse:
 
 
 @bp.get("/invites")
-@openapi.summary("Invite codes (their text is never shown again)")
-@openapi.response(200, {JSON: openapi.Component(InvitesResponse)})
-@_errors()
+@_admin_route("Invite codes (their text is never shown again)", (200, InvitesResponse))
 async def list_invites(request: Request) -> HTTPResponse:
     _admin(request).require_admin(_token(request))
     return json(InvitesResponse(invites=_admin(request).invites()).model_dump())
 
 
 @bp.post("/invites")
-@openapi.summary("Create an invite code; the answer is the only time it is shown")
-@openapi.body({JSON: openapi.Component(InviteCreateRequest)})
-@openapi.response(201, {JSON: openapi.Component(InviteCreatedResponse)})
-@_errors(400)
+@_admin_route(
+    "Create an invite code; the answer is the only time it is shown",
+    (201, InviteCreatedResponse),
+    errors=(400,),
+    body=InviteCreateRequest,
+)
 async def create_invite(request: Request) -> HTTPResponse:
     admin = _admin(request)
     acting = admin.require_admin(_token(request))
@@ -146,9 +153,7 @@ async def create_invite(request: Request) -> HTTPResponse:
 
 
 @bp.delete("/invites/<invite_id:str>")
-@openapi.summary("Revoke an invite code")
-@openapi.response(200, {JSON: openapi.Component(SuccessResponse)})
-@_errors(404)
+@_admin_route("Revoke an invite code", (200, SuccessResponse), errors=(404,))
 async def revoke_invite(request: Request, invite_id: str) -> HTTPResponse:
     admin = _admin(request)
     acting = admin.require_admin(_token(request))
@@ -157,10 +162,12 @@ async def revoke_invite(request: Request, invite_id: str) -> HTTPResponse:
 
 
 @bp.get("/usage")
-@openapi.summary("Tokens per user per UTC day")
-@openapi.parameter("days", int, "query", description="How many days back, today included (1-366)")
-@openapi.response(200, {JSON: openapi.Component(AdminUsageResponse)})
-@_errors(400)
+@_admin_route(
+    "Tokens per user per UTC day",
+    (200, AdminUsageResponse),
+    errors=(400,),
+    query=(Query("days", int, "How many days back, today included (1-366)"),),
+)
 async def usage(request: Request) -> HTTPResponse:
     admin = _admin(request)
     admin.require_admin(_token(request))
@@ -168,10 +175,11 @@ async def usage(request: Request) -> HTTPResponse:
 
 
 @usage_bp.get("")
-@openapi.summary("Your own token usage, limit and when it resets")
-@openapi.secured("bearer")
-@openapi.response(200, {JSON: openapi.Component(UsageResponse)})
-@openapi.response(401, ERROR)
+@describe(
+    "Your own token usage, limit and when it resets",
+    secured=True,
+    responses={200: UsageResponse, 401: ErrorResponse},
+)
 async def my_usage(request: Request) -> HTTPResponse:
     admin = _admin(request)
     authenticated = admin.authenticate(_token(request))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sanic import Request
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
 from ..bodies import json_object_body
 from ..errors import ApiBlueprint, InvalidToken
+from ..info.api_docs import describe
 from ..net import client_address
 from .models import (
     AuthConfigResponse,
@@ -23,10 +23,6 @@ from .tokens import TOKEN_TTL_LABEL, bearer_token
 
 bp = ApiBlueprint("auth", url_prefix="/api/auth")
 
-# Models are documented as components built from pydantic's own JSON schema
-# (``openapi.Component``), so the description shows their names and required fields.
-JSON = "application/json"
-
 
 def _auth(request: Request) -> AuthService:
     return request.app.ctx.auth
@@ -38,8 +34,7 @@ def _signed_in(result: SignedIn, status: int) -> HTTPResponse:
 
 
 @bp.get("/config")
-@openapi.summary("Whether registration needs an invite code")
-@openapi.response(200, {JSON: openapi.Component(AuthConfigResponse)})
+@describe("Whether registration needs an invite code", responses={200: AuthConfigResponse})
 async def auth_config(request: Request) -> HTTPResponse:
     return json(
         AuthConfigResponse(inviteCodeRequired=_auth(request).invite_code_required).model_dump()
@@ -47,12 +42,11 @@ async def auth_config(request: Request) -> HTTPResponse:
 
 
 @bp.post("/register")
-@openapi.summary("Create an account and sign in")
-@openapi.body({JSON: openapi.Component(RegisterRequest)})
-@openapi.response(201, {JSON: openapi.Component(AuthResponse)})
-@openapi.response(400, {JSON: openapi.Component(ErrorResponse)})
-@openapi.response(409, {JSON: openapi.Component(ErrorResponse)})
-@openapi.response(429, {JSON: openapi.Component(ErrorResponse)})
+@describe(
+    "Create an account and sign in",
+    body=RegisterRequest,
+    responses={201: AuthResponse, 400: ErrorResponse, 409: ErrorResponse, 429: ErrorResponse},
+)
 async def register(request: Request) -> HTTPResponse:
     body = json_object_body(request)
     address = client_address(request, request.app.ctx.trusted_proxies)
@@ -60,12 +54,11 @@ async def register(request: Request) -> HTTPResponse:
 
 
 @bp.post("/login")
-@openapi.summary("Sign in with a username or email and a password")
-@openapi.body({JSON: openapi.Component(LoginRequest)})
-@openapi.response(200, {JSON: openapi.Component(AuthResponse)})
-@openapi.response(400, {JSON: openapi.Component(ErrorResponse)})
-@openapi.response(401, {JSON: openapi.Component(ErrorResponse)})
-@openapi.response(429, {JSON: openapi.Component(ErrorResponse)})
+@describe(
+    "Sign in with a username or email and a password",
+    body=LoginRequest,
+    responses={200: AuthResponse, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse},
+)
 async def login(request: Request) -> HTTPResponse:
     body = json_object_body(request)
     address = client_address(request, request.app.ctx.trusted_proxies)
@@ -73,10 +66,9 @@ async def login(request: Request) -> HTTPResponse:
 
 
 @bp.get("/verify")
-@openapi.summary("Check a bearer token")
-@openapi.secured("bearer")
-@openapi.response(200, {JSON: openapi.Component(VerifyResponse)})
-@openapi.response(401, {JSON: openapi.Component(VerifyResponse)})
+@describe(
+    "Check a bearer token", secured=True, responses={200: VerifyResponse, 401: VerifyResponse}
+)
 async def verify(request: Request) -> HTTPResponse:
     try:
         authenticated = _auth(request).authenticate(
@@ -89,9 +81,7 @@ async def verify(request: Request) -> HTTPResponse:
 
 
 @bp.post("/logout")
-@openapi.summary("Revoke the bearer token, if one is given")
-@openapi.secured("bearer")
-@openapi.response(200, {JSON: openapi.Component(LogoutResponse)})
+@describe("Revoke the bearer token, if one is given", secured=True, responses={200: LogoutResponse})
 async def logout(request: Request) -> HTTPResponse:
     _auth(request).logout(bearer_token(request.headers.get("authorization")))
     return json(LogoutResponse(success=True).model_dump())

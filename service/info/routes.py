@@ -5,17 +5,15 @@ from __future__ import annotations
 from pydantic import BaseModel
 from sanic import Request
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
 from .. import __version__
 from ..auth.models import ErrorResponse
 from ..auth.tokens import bearer_token
 from ..errors import ApiBlueprint, Unauthorized
 from ..storage import now_ms, store_answers
+from .api_docs import Inline, Query, describe
 
 bp = ApiBlueprint("info")
-
-JSON = "application/json"
 
 
 class HealthResponse(BaseModel):
@@ -34,16 +32,18 @@ class InfoResponse(BaseModel):
 
 
 @bp.get("/health")
-@openapi.summary("Liveness: answers as long as the server serves requests")
-@openapi.response(200, {JSON: openapi.Component(HealthResponse)})
+@describe(
+    "Liveness: answers as long as the server serves requests", responses={200: HealthResponse}
+)
 async def health(request: Request) -> HTTPResponse:
     return json(HealthResponse(status="ok", timestamp=now_ms()).model_dump())
 
 
 @bp.get("/readyz")
-@openapi.summary("Readiness: 200 once the databases answer and the model client is loaded")
-@openapi.response(200, {JSON: ReadyResponse})
-@openapi.response(503, {JSON: ReadyResponse})
+@describe(
+    "Readiness: 200 once the databases answer and the model client is loaded",
+    responses={200: Inline(ReadyResponse), 503: Inline(ReadyResponse)},
+)
 async def readyz(request: Request) -> HTTPResponse:
     store = getattr(request.app.ctx, "store", None)
     hub = getattr(request.app.ctx, "hub", None)
@@ -53,13 +53,12 @@ async def readyz(request: Request) -> HTTPResponse:
 
 
 @bp.get("/agentx/info")
-@openapi.summary("Server version and WebSocket path (needs a token)")
-@openapi.secured("bearer")
-@openapi.parameter(
-    "token", str, "query", description="The token, for clients that cannot set headers"
+@describe(
+    "Server version and WebSocket path (needs a token)",
+    secured=True,
+    query=(Query("token", str, "The token, for clients that cannot set headers"),),
+    responses={200: InfoResponse, 401: ErrorResponse},
 )
-@openapi.response(200, {JSON: openapi.Component(InfoResponse)})
-@openapi.response(401, {JSON: openapi.Component(ErrorResponse)})
 async def agentx_info(request: Request) -> HTTPResponse:
     token = bearer_token(request.headers.get("authorization")) or request.args.get("token")
     if not token:

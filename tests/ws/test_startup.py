@@ -71,5 +71,11 @@ def test_head_and_options_routes_added_at_start_answer(
     assert invites_status == 204
     assert set(invites["allow"].split(",")) == {"GET", "HEAD", "POST", "OPTIONS"}
     assert post_status == 400  # the route itself still answers, with its own error
+    # The description is built on this first request for it (service/info/api_docs.py).
     assert spec_status == 200
-    assert "post" in spec["paths"]["/api/auth/login"]
+    login = spec["paths"]["/api/auth/login"]["post"]
+    assert login["summary"].startswith("Sign in")
+    assert set(login["responses"]) == {"200", "400", "401", "429"}
+    assert login["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/LoginRequest"
+    }
