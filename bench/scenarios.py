@@ -54,6 +54,18 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
         return runner.run(coroutine)
 
 
+def direct_client(model: ModelProcess) -> anthropic.AsyncAnthropic:
+    """The SDK client a direct caller would use, on the same HTTP transport as Portagent's
+    (aiohttp: ``service.agent.provider.make_model_client``), so that "direct" is the best the
+    SDK does on this machine and the difference is Portagent's own cost."""
+    return anthropic.AsyncAnthropic(
+        api_key="bench-key",
+        base_url=model.url,
+        max_retries=0,
+        http_client=anthropic.DefaultAioHttpClient(),
+    )
+
+
 def ms(seconds: list[float]) -> list[float]:
     return [value * 1000 for value in seconds]
 
@@ -168,7 +180,7 @@ async def _latency(server: Any, model: ModelProcess, size: Size) -> dict[str, An
     async with Accounts(server.base) as accounts:
         token = await accounts.register("latency")
     client = await BenchClient.connect(server.ws_url, token)
-    sdk = anthropic.AsyncAnthropic(api_key="bench-key", base_url=model.url, max_retries=0)
+    sdk = direct_client(model)
     content = directive(50)
     session: dict[str, Any] = {"id": None, "turns": 0}
 
@@ -249,7 +261,7 @@ async def _relay(server: Any, model: ModelProcess, size: Size) -> dict[str, Any]
     async with Accounts(server.base) as accounts:
         token = await accounts.register("relay")
     client = await BenchClient.connect(server.ws_url, token)
-    sdk = anthropic.AsyncAnthropic(api_key="bench-key", base_url=model.url, max_retries=0)
+    sdk = direct_client(model)
     rates, direct, whole = [], [], 0
     for index in range(size.relay_replies + 1):
         session_id = (await client.call("session.create"))["session"]["id"]
@@ -609,7 +621,7 @@ async def _history(server: Any, model: ModelProcess, size: Size) -> dict[str, An
         await collector.call("session.create")
     await collector.close()
 
-    sdk = anthropic.AsyncAnthropic(api_key="bench-key", base_url=model.url, max_retries=0)
+    sdk = direct_client(model)
     reader = await BenchClient.connect(server.ws_url, long_token)
     lister = await BenchClient.connect(server.ws_url, many_token)
     figures: dict[str, Any] = {

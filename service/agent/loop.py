@@ -15,13 +15,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ag_ui.core import BaseEvent
-
 from ..storage.sessions import MessageRecord
 from . import events
-from .events import Usage
+from .events import Event, Usage
 from .history import ModelHistory, estimate_tokens, fit_to_budget, mark_cache_points
-from .provider import StreamBroken, classify_provider_error, sdk_error
+from .provider import ProviderProtocolError, StreamBroken, classify_provider_error, sdk_error
+from .stream import stream_reply
 from .tools import Toolbox, ToolOutput
 
 if TYPE_CHECKING:
@@ -34,7 +33,7 @@ CUT_OFF_TOOL_RESULT = "Not run: the model's reply broke off before the call was 
 
 
 class RunReporter(Protocol):
-    def emit(self, event: BaseEvent) -> None: ...
+    def emit(self, event: Event) -> None: ...
 
     def save(self, message: MessageRecord) -> None: ...
 
@@ -81,34 +80,56 @@ class _Segment:
     """One assistant message: text, then the tool calls that follow it."""
 
     id: str
-    text: str = ""
+    parts: list[str] = field(default_factory=list)
     text_open: bool = False
     text_closed: bool = False
     tool_calls: list[_ToolCall] = field(default_factory=list)
     saved: bool = False
 
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
 
 @dataclass
 class _Reasoning:
     id: str
-    text: str = ""
+    parts: list[str] = field(default_factory=list)
     signature: str | None = None
     redacted: str | None = None
     open: bool = True
     saved: bool = False
 
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
 
 class _ModelTurn:
-    """What one streamed model reply has produced so far, and the events it owes."""
+    """What one streamed model reply has produced so far, and the events it owes.
+
+    Events arrive as the API's JSON objects (``stream.stream_reply``); a field that is missing
+    or of the wrong type is read as empty rather than trusted.
+    """
 
     def __init__(self, run: AgentRun) -> None:
         self.run = run
+        self.emit = run.reporter.emit
         self.segments: list[_Segment] = []
         self.reasoning: list[_Reasoning] = []
         self.blocks: dict[int, Any] = {}
         self.order: list[Any] = []
         self.usage = Usage()
         self.stop_reason: str | None = None
+        self._text_segment: _Segment | None = None  # the segment whose text is open
 
     def _segment(self, *, for_text: bool) -> _Segment:
         current = self.segments[-1] if self.segments else None
@@ -118,77 +139,97 @@ class _ModelTurn:
             self.order.append(current)
         return current
 
-    def on_event(self, event: Any) -> None:
-        kind = event.type
-        if kind == "message_start":
-            self._count_usage(event.message.usage)
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            delta = event.get("delta")
+            if isinstance(delta, dict):
+                self._block_delta(event.get("index"), delta)
         elif kind == "content_block_start":
-            self._block_start(event.index, event.content_block)
-        elif kind == "content_block_delta":
-            self._block_delta(event.index, event.delta)
+            block = event.get("content_block")
+            if isinstance(block, dict):
+                self._block_start(event.get("index"), block)
         elif kind == "content_block_stop":
-            self._block_stop(event.index)
+            self._block_stop(event.get("index"))
+        elif kind == "message_start":
+            message = event.get("message")
+            if isinstance(message, dict):
+                self._count_usage(message.get("usage"))
         elif kind == "message_delta":
-            self.stop_reason = event.delta.stop_reason or self.stop_reason
-            if event.usage is not None and event.usage.output_tokens is not None:
-                self.usage.output_tokens = event.usage.output_tokens
+            delta = event.get("delta")
+            if isinstance(delta, dict) and isinstance(delta.get("stop_reason"), str):
+                self.stop_reason = delta["stop_reason"]
+            usage = event.get("usage")
+            if isinstance(usage, dict) and isinstance(usage.get("output_tokens"), int):
+                self.usage.output_tokens = usage["output_tokens"]
 
     def _count_usage(self, usage: Any) -> None:
-        if usage is None:
+        if not isinstance(usage, dict):
             return
-        self.usage.input_tokens = usage.input_tokens or 0
-        self.usage.cache_read_tokens = getattr(usage, "cache_read_input_tokens", None) or 0
-        self.usage.cache_write_tokens = getattr(usage, "cache_creation_input_tokens", None) or 0
-        self.usage.output_tokens = usage.output_tokens or 0
+        self.usage.input_tokens = _int(usage.get("input_tokens"))
+        self.usage.cache_read_tokens = _int(usage.get("cache_read_input_tokens"))
+        self.usage.cache_write_tokens = _int(usage.get("cache_creation_input_tokens"))
+        self.usage.output_tokens = _int(usage.get("output_tokens"))
 
-    def _block_start(self, index: int, block: Any) -> None:
-        emit = self.run.reporter.emit
-        if block.type == "thinking":
+    def _block_start(self, index: Any, block: dict[str, Any]) -> None:
+        kind = block.get("type")
+        if kind == "thinking":
             reasoning = _Reasoning(id=new_id("reasoning"))
             self.reasoning.append(reasoning)
             self.blocks[index] = reasoning
             for event in events.reasoning_start(reasoning.id):
-                emit(event)
-        elif block.type == "redacted_thinking":
-            reasoning = _Reasoning(id=new_id("reasoning"), redacted=block.data, open=False)
+                self.emit(event)
+        elif kind == "redacted_thinking":
+            reasoning = _Reasoning(
+                id=new_id("reasoning"), redacted=_str(block.get("data")), open=False
+            )
             self.reasoning.append(reasoning)
             self.blocks[index] = reasoning
-        elif block.type == "tool_use":
+        elif kind == "tool_use":
             segment = self._segment(for_text=False)
             self._close_text(segment)
-            call = _ToolCall(id=block.id, name=block.name)
+            call = _ToolCall(id=_str(block.get("id")), name=_str(block.get("name")))
             segment.tool_calls.append(call)
             self.blocks[index] = call
-            emit(events.tool_start(call.id, call.name, segment.id))
-        elif block.type == "text":
+            self.emit(events.tool_start(call.id, call.name, segment.id))
+        elif kind == "text":
             self.blocks[index] = "text"
-            if getattr(block, "text", ""):
-                self._text(block.text)
+            text = block.get("text")
+            if text and isinstance(text, str):
+                self._text(text)
 
     def _text(self, delta: str) -> None:
-        segment = self.segments[-1] if self.segments else None
-        if segment is None or not segment.text_open:
+        segment = self._text_segment
+        if segment is None:
             segment = self._segment(for_text=True)
             segment.text_open = True
-            self.run.reporter.emit(events.text_start(segment.id, "assistant"))
-        segment.text += delta
-        self.run.reporter.emit(events.text_content(segment.id, delta))
+            self._text_segment = segment
+            self.emit(events.text_start(segment.id, "assistant"))
+        segment.parts.append(delta)
+        self.emit(events.text_content(segment.id, delta))
 
-    def _block_delta(self, index: int, delta: Any) -> None:
+    def _block_delta(self, index: Any, delta: dict[str, Any]) -> None:
+        kind = delta.get("type")
+        if kind == "text_delta":
+            text = delta.get("text")
+            if text and isinstance(text, str):
+                self._text(text)
+            return
         target = self.blocks.get(index)
-        kind = delta.type
-        if kind == "text_delta" and delta.text:
-            self._text(delta.text)
-        elif kind == "thinking_delta" and isinstance(target, _Reasoning) and delta.thinking:
-            target.text += delta.thinking
-            self.run.reporter.emit(events.reasoning_content(target.id, delta.thinking))
+        if kind == "input_json_delta" and isinstance(target, _ToolCall):
+            partial = delta.get("partial_json")
+            if partial and isinstance(partial, str):
+                target.arguments += partial
+                self.emit(events.tool_args(target.id, partial))
+        elif kind == "thinking_delta" and isinstance(target, _Reasoning):
+            thinking = delta.get("thinking")
+            if thinking and isinstance(thinking, str):
+                target.parts.append(thinking)
+                self.emit(events.reasoning_content(target.id, thinking))
         elif kind == "signature_delta" and isinstance(target, _Reasoning):
-            target.signature = (target.signature or "") + delta.signature
-        elif kind == "input_json_delta" and isinstance(target, _ToolCall) and delta.partial_json:
-            target.arguments += delta.partial_json
-            self.run.reporter.emit(events.tool_args(target.id, delta.partial_json))
+            target.signature = (target.signature or "") + _str(delta.get("signature"))
 
-    def _block_stop(self, index: int) -> None:
+    def _block_stop(self, index: Any) -> None:
         target = self.blocks.get(index)
         if target == "text" and self.segments:
             self._close_text(self.segments[-1])
@@ -197,19 +238,21 @@ class _ModelTurn:
             self._save_reasoning(target)
         elif isinstance(target, _ToolCall) and not target.ended:
             target.ended = True
-            self.run.reporter.emit(events.tool_end(target.id))
+            self.emit(events.tool_end(target.id))
 
     def _close_text(self, segment: _Segment) -> None:
         if segment.text_open:
             segment.text_open = False
             segment.text_closed = True
-            self.run.reporter.emit(events.text_end(segment.id))
+            if self._text_segment is segment:
+                self._text_segment = None
+            self.emit(events.text_end(segment.id))
 
     def _close_reasoning(self, reasoning: _Reasoning) -> None:
         if reasoning.open:
             reasoning.open = False
             for event in events.reasoning_end(reasoning.id):
-                self.run.reporter.emit(event)
+                self.emit(event)
 
     def _save_reasoning(self, reasoning: _Reasoning) -> None:
         if reasoning.saved:
@@ -245,7 +288,7 @@ class _ModelTurn:
             for call in segment.tool_calls:
                 if not call.ended:
                     call.ended = True
-                    self.run.reporter.emit(events.tool_end(call.id))
+                    self.emit(events.tool_end(call.id))
 
     def save_segments(self, *, complete: bool) -> list[dict[str, Any]]:
         """Commit the assistant messages of this turn; return their API content blocks.
@@ -381,7 +424,7 @@ class AgentRun:
         except asyncio.CancelledError:
             self._wind_down(CANCELLED_TOOL_RESULT)
             return RunOutcome(status="cancelled", usage=self.usage)
-        except (sdk_error(), StreamBroken) as error:
+        except (sdk_error(), StreamBroken, ProviderProtocolError) as error:
             self._wind_down(CUT_OFF_TOOL_RESULT)
             failure = classify_provider_error(error)
             return RunOutcome(
@@ -428,15 +471,10 @@ class AgentRun:
         turn = _ModelTurn(self)
         self._turn = turn
         try:
-            # The raw event stream, not messages.stream(): that helper also builds a snapshot of
-            # the whole message on every event, which this loop does not use (_ModelTurn keeps
-            # its own), and which cost about a tenth of the server's time per relayed delta.
             request = self._request(conversation)
             assert self.client is not None, "the hub attaches the model client before a run"
-            async with await self.client.messages.create(**request, stream=True) as stream:
-                async for event in stream:
-                    turn.on_event(event)
-        except (sdk_error(), asyncio.CancelledError):
+            await stream_reply(self.client, request, turn.on_event)
+        except (sdk_error(), ProviderProtocolError, asyncio.CancelledError):
             raise
         except OSError as error:
             raise StreamBroken(str(error)) from error

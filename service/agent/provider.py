@@ -41,11 +41,17 @@ def make_model_client(
         base_url=base_url.rstrip("/"),
         timeout=timeout,
         max_retries=max_retries,
+        http_client=anthropic.DefaultAioHttpClient(timeout=timeout),
     )
 
 
 class StreamBroken(Exception):
     """The HTTP stream from the provider broke in a way the SDK did not wrap."""
+
+
+class ProviderProtocolError(Exception):
+    """The provider's stream was readable but not the Messages API (an event that is not JSON,
+    or not an object)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,13 @@ def classify_provider_error(error: Exception) -> ProviderFailure:
             "provider_unreachable",
             "The model provider could not be reached or dropped the connection. Try again; "
             "if it keeps happening, the operator should check LLM_PROVIDER_URL.",
+        )
+    if isinstance(error, ProviderProtocolError):
+        log.warning("the model provider sent an unreadable stream: %s", error)
+        return ProviderFailure(
+            "provider_error",
+            "The model provider sent a reply this server could not read. Try again; if it "
+            "keeps happening, the operator should check LLM_PROVIDER_URL.",
         )
     log.warning("model stream failed: %s", type(error).__name__)
     return ProviderFailure("provider_error", "The model's reply broke off unexpectedly. Try again.")

@@ -9,7 +9,6 @@ sees the replayed events before the live ones.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ag_ui.core import BaseEvent
+import orjson
 
 from ..agent import events
 from ..agent.loop import AgentConfig, AgentRun, RunOutcome, new_id
@@ -122,7 +121,7 @@ class SessionHub:
         return sum(len(sockets) for sockets in self._sockets.values())
 
     def _notify(self, user_id: str, name: str, session: dict[str, Any]) -> None:
-        frame = json.dumps({"type": "notice", "name": name, "session": session})
+        frame = orjson.dumps({"type": "notice", "name": name, "session": session}).decode()
         for socket in self._sockets.get(user_id, ()):
             socket.deliver(frame)
 
@@ -473,15 +472,14 @@ class _Reporter:
         self._store = store
         self._live = live
 
-    def emit(self, event: BaseEvent) -> None:
+    def emit(self, event: events.Event) -> None:
         live = self._live
         if live.deleted:
             return
         seq = live.next_seq()
-        frame = json.dumps(
-            {"type": "event", "sessionId": live.id, "seq": seq, "event": events.event_dict(event)},
-            ensure_ascii=False,
-        )
+        frame = orjson.dumps(
+            {"type": "event", "sessionId": live.id, "seq": seq, "event": event}
+        ).decode()
         live.log.append(seq, frame)
         for socket in tuple(live.subscribers):
             socket.deliver(frame)

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
 from ..auth.models import UserPublic
 from ..errors import BadRequest, PortagentError, RateLimited
 from ..sessions import Owner, SessionHub
 from ..sessions.live import MAX_LOG_EVENTS
+from .frames import send_text_frames
 
 log = logging.getLogger("portagent.ws")
 
 PROTOCOL_VERSION = 1
 # Room for a whole replay of a session's event log (sessions.live.MAX_LOG_EVENTS) and more.
 MAX_PENDING_FRAMES = MAX_LOG_EVENTS + 10_000
+WRITE_BATCH = 256
 COMMAND_BURST = 60
 COMMANDS_PER_SECOND = 20.0
 CLOSE_SLOW_CONSUMER = 1013
@@ -91,17 +93,23 @@ class Connection:
         asyncio.get_running_loop().create_task(self.ws.close(code, reason))
 
     def send_json(self, value: dict[str, Any]) -> None:
-        self.deliver(json.dumps(value, ensure_ascii=False))
+        self.deliver(orjson.dumps(value).decode())
 
     async def write_loop(self) -> None:
+        """Send queued frames in order. Frames queued while the loop was busy elsewhere (a
+        relayed burst of deltas) go out together, in one write to the socket."""
         while True:
-            frame = await self._outbox.get()
+            batch = [await self._outbox.get()]
+            while len(batch) < WRITE_BATCH and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
             try:
-                if frame is None:
+                frames = batch[: batch.index(None)] if None in batch else batch
+                await send_text_frames(self.ws, frames)  # type: ignore[arg-type]
+                if len(frames) < len(batch):
                     return
-                await self.ws.send(frame)
             finally:
-                self._outbox.task_done()
+                for _ in batch:
+                    self._outbox.task_done()
 
     def result(self, command_id: Any, data: dict[str, Any]) -> None:
         self.send_json({"type": "result", "id": command_id, "ok": True, "data": data})
@@ -118,13 +126,9 @@ class Connection:
 
 
 def _parse(frame: str | bytes) -> Any:
-    if isinstance(frame, bytes):
-        frame = frame.decode("utf-8")
-    value = json.loads(frame)
-    # A lone surrogate escape ("\ud800") decodes to a str that cannot be stored (SQLite wants
-    # UTF-8): the UnicodeEncodeError refuses the frame like invalid JSON.
-    json.dumps(value, ensure_ascii=False).encode("utf-8")
-    return value
+    """orjson is strict where ``json`` is lenient: a lone surrogate escape ("\ud800", a str
+    that SQLite could not store), NaN and nesting deeper than 1,024 are all invalid JSON."""
+    return orjson.loads(frame)
 
 
 def _optional_string(command: dict[str, Any], name: str) -> str | None:

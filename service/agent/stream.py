@@ -1,0 +1,154 @@
+"""Reading the model's reply: the Messages API's server-sent events, as plain dicts.
+
+The SDK still makes the request (authentication, retries, status errors, time-outs); only the
+body is read here. The SDK's own iterator turns every event into a pydantic model, which was
+about 60 % of the server's CPU per relayed delta (docs/benchmarks.md); this reader does the
+same job with a byte-level SSE parser and orjson, and raises the same SDK exceptions the SDK's
+iterator would for a mid-stream ``error`` event or a broken read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .provider import ProviderProtocolError
+
+if TYPE_CHECKING:
+    import anthropic
+
+ModelEvent = dict[str, Any]
+
+
+class SSEDecoder:
+    """Server-sent events from chunks of bytes, per the WHATWG rules the API follows: lines end
+    with LF, CRLF or CR; a blank line ends an event; ``:`` starts a comment; one space after a
+    field's colon is dropped. Yields ``(event name or None, data)`` pairs."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._event: str | None = None
+        self._data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[tuple[str | None, bytes]]:
+        buffer = self._pending + chunk
+        held_cr = b""
+        if b"\r" in buffer:
+            if buffer.endswith(b"\r"):  # maybe the first half of a CRLF split across chunks
+                buffer, held_cr = buffer[:-1], b"\r"
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = buffer.split(b"\n")
+        self._pending = lines.pop() + held_cr
+        return self._lines(lines)
+
+    def close(self) -> list[tuple[str | None, bytes]]:
+        """What the end of the body completes (an event with no blank line after it)."""
+        rest = self._pending.rstrip(b"\r")
+        self._pending = b""
+        return self._lines([rest, b""] if rest else [b""])
+
+    def _lines(self, lines: list[bytes]) -> list[tuple[str | None, bytes]]:
+        out: list[tuple[str | None, bytes]] = []
+        for line in lines:
+            if not line:
+                if self._data or self._event is not None:
+                    out.append((self._event, b"\n".join(self._data)))
+                    self._event, self._data = None, []
+                continue
+            if line.startswith(b"data: "):
+                self._data.append(line[6:])
+                continue
+            name, colon, value = line.partition(b":")
+            if not name:
+                continue  # a comment
+            if colon and value.startswith(b" "):
+                value = value[1:]
+            if name == b"event":
+                self._event = value.decode("utf-8", "replace")
+            elif name == b"data":
+                self._data.append(value)
+        return out
+
+
+def parse_json(data: bytes) -> Any:
+    """orjson first; a payload with a lone surrogate escape (which orjson refuses, and which no
+    socket or database could encode later) is read by ``json`` with the surrogate replaced."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise ProviderProtocolError("an event from the model is not JSON") from error
+    return orjson.loads(json.dumps(value, ensure_ascii=False).encode("utf-8", "replace"))
+
+
+def _status_error(response: Any, data: bytes) -> Exception:
+    """A mid-stream ``event: error``, as the SDK's own iterator reports it."""
+    import anthropic
+
+    try:
+        body: Any = parse_json(data)
+        message = f"{body}"
+    except ProviderProtocolError:
+        body = data.decode("utf-8", "replace")
+        message = body or f"Error code: {response.status_code}"
+    return anthropic.APIStatusError(message, response=response, body=body)
+
+
+def _read_error(response: Any, error: Exception) -> Exception:
+    """A failed read of the body, as the SDK's own iterator reports it."""
+    import anthropic
+
+    http = sys.modules[type(response).__module__.split(".")[0]]  # httpx or httpx2
+    if isinstance(error, http.TimeoutException):
+        return anthropic.APITimeoutError(request=response.request)
+    return anthropic.APIConnectionError(request=response.request)
+
+
+async def stream_reply(
+    client: anthropic.AsyncAnthropic,
+    request: dict[str, Any],
+    on_event: Callable[[ModelEvent], None],
+) -> None:
+    """Make one streamed Messages API call and hand each event to ``on_event`` as a dict."""
+    import anthropic
+
+    async with await client.messages.create(**request, stream=True) as stream:
+        response = stream.response
+        decoder = SSEDecoder()
+        chunks = response.aiter_bytes()
+        first_delta = True
+        while True:
+            try:
+                chunk = await anext(chunks, None)
+            except anthropic.AnthropicError:
+                raise
+            except Exception as error:
+                raise _read_error(response, error) from error
+            pairs = decoder.feed(chunk) if chunk is not None else decoder.close()
+            for name, data in pairs:
+                if name is None or name == "ping":
+                    continue
+                if name == "error":
+                    raise _status_error(response, data)
+                if not data:
+                    continue
+                event = parse_json(data)
+                if not isinstance(event, dict):
+                    raise ProviderProtocolError("an event from the model is not an object")
+                on_event(event)
+                if first_delta and event.get("type") == "content_block_delta":
+                    # While the model's bytes keep coming nothing here awaits, so the sockets'
+                    # writers send what the relay produced only when it yields. A chunk can hold
+                    # a whole short reply: the first delta goes out before the rest is read.
+                    first_delta = False
+                    await asyncio.sleep(0)
+            if chunk is None:
+                return
