@@ -27,9 +27,9 @@ from ..errors import Busy, NotFoundError, TooLarge
 from ..storage import Store
 from ..storage import sessions as session_store
 from ..storage.database import now_ms
-from ..storage.sessions import MessageRecord, SessionRecord
+from ..storage.sessions import MessageRecord, RunRecord, SessionRecord
 from .live import LiveRun, LiveSession, SessionHistory, Subscriber
-from .public import run_view, session_view
+from .public import session_view
 
 if TYPE_CHECKING:
     import anthropic
@@ -145,11 +145,13 @@ class SessionHub:
         return live
 
     def _history(self, live: LiveSession) -> SessionHistory:
-        """The live session's stored messages: read from the database the first time only,
-        then kept in step by appending what the hub commits (start_run, _Reporter.save)."""
+        """The live session's stored messages and runs: read from the database the first time
+        only, then kept in step with what the hub commits (send_message, _Reporter.save,
+        _finish)."""
         if live.history is None:
             live.history = SessionHistory(
                 session_store.list_messages(self._store, live.id),
+                session_store.list_runs(self._store, live.id),
                 thinking=self._config.thinking_budget > 0,
             )
         return live.history
@@ -195,11 +197,10 @@ class SessionHub:
         record = self._owned(owner, session_id)
         live = self._live_session(record)
         history = self._history(live)
-        runs = session_store.list_runs(self._store, record.id)
         data: dict[str, Any] = {
             "session": self._view(record),
             "messages": list(history.views),
-            "runs": [run_view(run) for run in runs],
+            "runs": history.run_views(),
             "lastSeq": live.seq,
         }
         if live.run is not None:
@@ -293,6 +294,7 @@ class SessionHub:
             created_at=now_ms(),
         )
         record = session_store.start_run(self._store, record.id, user_message)
+        history.start_run(_started_run(record.id, user_message))
         history.append(user_message)
         self._subscribe(live, socket)
         live.run = LiveRun(id=run_id, start_seq=live.seq + 1)
@@ -399,7 +401,7 @@ class SessionHub:
         status, code, message = outcome.status, outcome.error_code, outcome.error_message
         if status == "cancelled" and reason == "shutdown":
             status, code, message = "interrupted", "interrupted", INTERRUPTED_MESSAGE
-        record = session_store.finish_run(
+        finished = session_store.finish_run(
             self._store,
             agent_run.run_id,
             status=status,
@@ -407,6 +409,11 @@ class SessionHub:
             error_message=message,
             usage=outcome.usage.as_dict(),
         )
+        record = None
+        if finished is not None:
+            record, run = finished
+            if live.history is not None:
+                live.history.finish_run(run)
         usage = outcome.usage.token_usage(self._config.model)
         reporter = _Reporter(self._store, live)
         if status in ("completed", "cancelled"):
@@ -463,6 +470,21 @@ class SessionHub:
         toolboxes = list(self._toolboxes.values())
         self._toolboxes.clear()
         await asyncio.gather(*(toolbox.close() for toolbox in toolboxes), return_exceptions=True)
+
+
+def _started_run(session_id: str, user_message: MessageRecord) -> RunRecord:
+    """A run as ``start_run`` stores it (it starts at its user message's ``created_at``)."""
+    return RunRecord(
+        id=user_message.run_id,
+        session_id=session_id,
+        status="running",
+        error_code=None,
+        error_message=None,
+        usage=None,
+        started_at=user_message.created_at,
+        ended_at=None,
+        message_ids=[],
+    )
 
 
 class _Reporter:

@@ -6,12 +6,12 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ..agent.history import ModelHistory
-from ..storage.sessions import MessageRecord
-from .public import message_view
+from ..storage.sessions import MessageRecord, RunRecord
+from .public import message_view, run_view
 
 MAX_LOG_EVENTS = 50_000
 MAX_LOG_BYTES = 8 * 1024 * 1024
@@ -63,29 +63,54 @@ class EventLog:
 
 
 class SessionHistory:
-    """A live session's stored messages, held in memory once loaded and appended to as each
-    message is committed, with what each use needs worked out once per message: the model's
-    view (:class:`ModelHistory`) and the client's (``message_view``).
+    """A live session's stored messages and runs, held in memory once loaded and kept in
+    step as each is committed, with what each use needs worked out once per message: the
+    model's view (:class:`ModelHistory`) and the client's (``message_view``, ``run_view``).
 
     The database stays the source of truth: the hub loads this with one ``list_messages`` and
-    appends exactly what it commits afterwards, so it always equals what a fresh load would
-    give (tests/ws/test_history_cache.py checks that against a restarted server).
+    one ``list_runs`` and applies exactly what it commits afterwards, so it always equals what
+    a fresh load would give (tests/ws/test_history_cache.py checks that against a restarted
+    server). Views handed out are never changed afterwards: an update replaces them.
     """
 
-    def __init__(self, messages: list[MessageRecord], *, thinking: bool) -> None:
+    def __init__(
+        self, messages: list[MessageRecord], runs: list[RunRecord], *, thinking: bool
+    ) -> None:
         self.records: list[MessageRecord] = []
         self.views: list[dict[str, Any]] = []
         self.model = ModelHistory(thinking=thinking)
+        self._runs: dict[str, dict[str, Any]] = {}
+        for run in sorted(runs, key=lambda run: run.started_at):
+            self._runs[run.id] = run_view(run)
         for message in messages:
-            self.append(message)
+            self._append(message)
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def append(self, message: MessageRecord) -> None:
+    def _append(self, message: MessageRecord) -> None:
         self.records.append(message)
         self.views.append(message_view(message))
         self.model.append(message)
+
+    def append(self, message: MessageRecord) -> None:
+        """A message just committed; its run's view lists it."""
+        self._append(message)
+        run = self._runs.get(message.run_id)
+        if run is not None:
+            self._runs[message.run_id] = {**run, "messageIds": [*run["messageIds"], message.id]}
+
+    def start_run(self, run: RunRecord) -> None:
+        self._runs[run.id] = run_view(run)
+
+    def finish_run(self, run: RunRecord) -> None:
+        """A run's end as stored (its message ids are the ones already listed)."""
+        known = self._runs.get(run.id)
+        ids = known["messageIds"] if known is not None else run.message_ids
+        self._runs[run.id] = run_view(replace(run, message_ids=ids))
+
+    def run_views(self) -> list[dict[str, Any]]:
+        return list(self._runs.values())
 
 
 @dataclass

@@ -234,9 +234,12 @@ def store_exact_seq(store: Store, session_id: str, last_seq: int) -> None:
 
 @db_session
 def start_run(store: Store, session_id: str, user_message: MessageRecord) -> SessionRecord:
-    """Create the run and commit its user message; name the session after it if unnamed."""
+    """Create the run and commit its user message; name the session after it if unnamed.
+
+    The run starts at the message's ``created_at`` when it has one (so that the caller knows
+    the stored value), else now."""
     row = store.agent.ChatSession[session_id]
-    now = now_ms()
+    now = user_message.created_at or now_ms()
     store.agent.Run(id=user_message.run_id, session=row, status="running", started_at=now)
     _insert_message(store, row, user_message, now)
     if not row.title_locked and row.title == DEFAULT_TITLE:
@@ -292,7 +295,9 @@ def finish_run(
     error_code: str | None,
     error_message: str | None,
     usage: dict[str, int] | None,
-) -> SessionRecord | None:
+) -> tuple[SessionRecord, RunRecord] | None:
+    """Record how a run ended; the session and the run as stored (the run's ``message_ids``
+    are not read here: empty)."""
     run = store.agent.Run.get(id=run_id)
     if run is None:
         return None
@@ -303,7 +308,18 @@ def finish_run(
     run.usage = usage
     run.ended_at = now
     run.session.updated_at = now
-    return _session_record(run.session)
+    finished = RunRecord(
+        id=run.id,
+        session_id=run.session.id,
+        status=run.status,
+        error_code=run.error_code,
+        error_message=run.error_message,
+        usage=dict(run.usage) if run.usage else None,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        message_ids=[],
+    )
+    return _session_record(run.session), finished
 
 
 @db_session

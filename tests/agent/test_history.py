@@ -29,8 +29,8 @@ from service.agent.history import (
     turn_tokens,
 )
 from service.sessions.live import SessionHistory
-from service.sessions.public import message_view
-from service.storage.sessions import MessageRecord
+from service.sessions.public import message_view, run_view
+from service.storage.sessions import MessageRecord, RunRecord
 
 _ids = itertools.count()
 USAGE = {"inputTokens": 12, "outputTokens": 7, "cacheReadTokens": 3, "cacheWriteTokens": 0}
@@ -259,7 +259,7 @@ def test_message_views_equal_the_agui_models_dumps() -> None:
 
 
 def test_session_history_keeps_views_and_model_in_step() -> None:
-    history = SessionHistory(MESSY[:3], thinking=False)
+    history = SessionHistory(MESSY[:3], [], thinking=False)
     for message in MESSY[3:]:
         history.append(message)
     assert history.records == MESSY
@@ -397,3 +397,27 @@ def test_the_conversation_is_the_one_sent_before_the_history_was_kept(thinking: 
         assert conversation_for_model(stored, thinking=thinking) == expected
         for turn in history.conversation():
             assert history.turn_tokens(turn) == estimate_tokens(turn)
+
+
+def test_session_history_keeps_run_views_in_step() -> None:
+    started = RunRecord("run-1", "s", "running", None, None, None, 5, None, [])
+    earlier = RunRecord("run-0", "s", "completed", None, None, {"inputTokens": 1}, 1, 2, ["m0"])
+    history = SessionHistory([], [started, earlier], thinking=False)
+    assert [run["id"] for run in history.run_views()] == ["run-0", "run-1"], "by start"
+    history.start_run(RunRecord("run-2", "s", "running", None, None, None, 9, None, []))
+    handed_out = history.run_views()
+    history.append(user("question", run="run-2"))
+    history.finish_run(
+        RunRecord("run-2", "s", "failed", "overloaded", "Busy.", {"outputTokens": 3}, 9, 12, [])
+    )
+    assert history.run_views()[-1] == {
+        "id": "run-2",
+        "status": "failed",
+        "usage": {"outputTokens": 3},
+        "startedAt": 9,
+        "endedAt": 12,
+        "messageIds": ["msg-question"],
+        "error": {"code": "overloaded", "message": "Busy."},
+    }
+    assert handed_out[-1]["messageIds"] == [], "a view handed out is not changed"
+    assert handed_out[:2] == [run_view(earlier), run_view(started)]
