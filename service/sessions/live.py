@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable
@@ -34,32 +35,41 @@ class LiveRun:
 
 
 class EventLog:
-    """The frames of recent events, for resuming: bounded by count and by bytes."""
+    """The frames of recent events, for resuming: bounded by count and by bytes.
+
+    A session's seqs are consecutive, so the log keeps the frames (strings) and the seq of the
+    first: no per-event tuple, nothing for the cyclic garbage collector to trace as the log
+    grows (a relayed reply adds thousands of entries).
+    """
 
     def __init__(self, max_events: int = MAX_LOG_EVENTS, max_bytes: int = MAX_LOG_BYTES) -> None:
-        self._frames: deque[tuple[int, str]] = deque()
+        self._frames: deque[str] = deque()
         self._bytes = 0
         self._max_events = max_events
         self._max_bytes = max_bytes
         self.first_kept_seq: int | None = None
 
     def append(self, seq: int, frame: str) -> None:
-        self._frames.append((seq, frame))
+        if self.first_kept_seq is None or seq != self.first_kept_seq + len(self._frames):
+            self._frames.clear()  # not the next seq (never happens): start over from this one
+            self._bytes = 0
+            self.first_kept_seq = seq
+        self._frames.append(frame)
         self._bytes += len(frame)
         while len(self._frames) > self._max_events or (
             self._bytes > self._max_bytes and len(self._frames) > 1
         ):
-            _, dropped = self._frames.popleft()
-            self._bytes -= len(dropped)
-        self.first_kept_seq = self._frames[0][0]
+            self._bytes -= len(self._frames.popleft())
+            self.first_kept_seq += 1
 
     def after(self, seq: int) -> list[str] | None:
         """Every frame after ``seq``, or None when some of them are no longer kept."""
-        if not self._frames:
+        if not self._frames or self.first_kept_seq is None:
             return []
-        if self.first_kept_seq is not None and seq < self.first_kept_seq - 1:
+        if seq < self.first_kept_seq - 1:
             return None
-        return [frame for frame_seq, frame in self._frames if frame_seq > seq]
+        skip = seq - self.first_kept_seq + 1
+        return list(itertools.islice(self._frames, skip, None)) if skip > 0 else list(self._frames)
 
 
 class SessionHistory:
