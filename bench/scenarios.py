@@ -598,12 +598,18 @@ async def _direct_turn(sdk: anthropic.AsyncAnthropic, messages: list[dict[str, A
 
 
 def _history_body(turns: int) -> list[dict[str, Any]]:
-    """A conversation shaped like the long session's, for the direct calls."""
+    """A conversation shaped like the one Portagent sends for the long session (content as
+    lists of text blocks, as stored), for the direct calls: the same bytes and the same
+    structure for the SDK and the model to handle."""
+
+    def text(value: str) -> list[dict[str, Any]]:
+        return [{"type": "text", "text": value}]
+
     messages: list[dict[str, Any]] = []
     for index in range(turns):
-        messages.append({"role": "user", "content": f"{directive(1)} turn {index}"})
-        messages.append({"role": "assistant", "content": "tok1"})
-    messages.append({"role": "user", "content": directive(50)})
+        messages.append({"role": "user", "content": text(f"{directive(1)} turn {index}")})
+        messages.append({"role": "assistant", "content": text("tok1 ")})
+    messages.append({"role": "user", "content": text(directive(50))})
     return messages
 
 

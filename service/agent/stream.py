@@ -1,10 +1,13 @@
-"""Reading the model's reply: the Messages API's server-sent events, as plain dicts.
+"""One streamed Messages API call: the request sent as JSON bytes, the reply's server-sent events
+read as plain dicts.
 
-The SDK still makes the request (authentication, retries, status errors, time-outs); only the
-body is read here. The SDK's own iterator turns every event into a pydantic model, which was
-about 60 % of the server's CPU per relayed delta (docs/benchmarks.md); this reader does the
-same job with a byte-level SSE parser and orjson, and raises the same SDK exceptions the SDK's
-iterator would for a mid-stream ``error`` event or a broken read.
+The SDK still makes the call (authentication, retries, status errors, time-outs), through its
+public low-level ``client.post``. ``messages.create`` would also walk and copy the whole request
+before serializing it (tens of ms for a long conversation, every turn), and the SDK's event
+iterator builds a pydantic model per event (most of the server's CPU per relayed delta); see
+docs/benchmarks.md. Here the request is serialized once with orjson and the body is read with a
+byte-level SSE parser, raising the same SDK exceptions the SDK's iterator would for a
+mid-stream ``error`` event or a broken read.
 """
 
 from __future__ import annotations
@@ -119,8 +122,17 @@ async def stream_reply(
 ) -> None:
     """Make one streamed Messages API call and hand each event to ``on_event`` as a dict."""
     import anthropic
+    from anthropic.types import Message, RawMessageStreamEvent
 
-    async with await client.messages.create(**request, stream=True) as stream:
+    body = orjson.dumps({**request, "stream": True})
+    async with await client.post(
+        "/v1/messages",
+        cast_to=Message,
+        content=body,
+        options={"headers": {"Content-Type": "application/json"}},
+        stream=True,
+        stream_cls=anthropic.AsyncStream[RawMessageStreamEvent],
+    ) as stream:
         response = stream.response
         decoder = SSEDecoder()
         chunks = response.aiter_bytes()

@@ -20,6 +20,7 @@ from typing import Any
 import websockets
 from agui.verify import validate_event_models
 
+REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 20.0
 FRAME_TIMEOUT = 15.0
 SERVER_KEY = "sk-ant-test-server-key-0123456789abcdef"
@@ -53,6 +54,8 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            # The server is the code next to these tests, whatever else is installed.
+            "PYTHONPATH": str(REPO),
             "HOME": str(self.data_dir.parent),
             "LANG": "C.UTF-8",
             "LLM_PROVIDER_KEY": SERVER_KEY,
