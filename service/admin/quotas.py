@@ -51,8 +51,8 @@ class Quotas:
                 f"You already have {running} replies being written, the most allowed at once; "
                 "send again when one of them has finished (or cancel one)"
             )
-        user = user_store.get_user(self._store, user_id)
-        limit = effective_limit(self._settings, user.daily_token_limit if user else None)
+        own = user_store.own_daily_token_limit(self._store, user_id)
+        limit = effective_limit(self._settings, own)
         if limit is None:
             return
         now = now_ms()

@@ -293,7 +293,10 @@ class SessionHub:
             blocks=[{"type": "text", "text": content}],
             created_at=now_ms(),
         )
-        record = session_store.start_run(self._store, record.id, user_message)
+        started = session_store.start_run(self._store, record.id, user_message)
+        if started is None:  # deleted by another process (the CLI) since it was read
+            raise NotFoundError("No such session")
+        record = started
         history.start_run(_started_run(record.id, user_message))
         history.append(user_message)
         self._subscribe(live, socket)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
 from pony.orm import db_session, select
 
 from .database import Store, blank, now_ms
@@ -161,26 +162,49 @@ def list_sessions(store: Store, owner_id: str) -> list[SessionRecord]:
         {},
         {"owner_id": owner_id},
     )
-    return [
-        SessionRecord(
-            id=row[0],
-            owner_id=row[1],
-            title=row[2],
-            title_locked=bool(row[3]),
-            system_prompt=row[4],
-            created_at=row[5],
-            updated_at=row[6],
-            message_count=row[7],
-            last_seq=row[8],
-        )
-        for row in rows
-    ]
+    return [_session_from_row(row) for row in rows]
+
+
+def _session_from_row(row: Any) -> SessionRecord:
+    return SessionRecord(
+        id=row[0],
+        owner_id=row[1],
+        title=row[2],
+        title_locked=bool(row[3]),
+        system_prompt=row[4],
+        created_at=row[5],
+        updated_at=row[6],
+        message_count=row[7],
+        last_seq=row[8],
+    )
+
+
+def _session_by_id(store: Store, session_id: str) -> SessionRecord | None:
+    rows = store.agent.select(
+        f'SELECT {_SESSION_COLUMNS} FROM "sessions" WHERE "id" = $session_id',
+        {},
+        {"session_id": session_id},
+    )
+    return _session_from_row(rows[0]) if rows else None
+
+
+# The functions every message.send and every turn runs (get_session, start_run, add_message,
+# finish_run) use SQL too: through entities each cost 0.2-0.9 ms (the session's system_prompt
+# is a lazily loaded LongStr, a second query), which was most of what Portagent added to the
+# time to a reply's first token (docs/benchmarks.md, scenario 1). JSON columns are written the
+# way Pony writes them on SQLite (compact, sorted keys, UTF-8).
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 @db_session
 def get_session(store: Store, owner_id: str, session_id: str) -> SessionRecord | None:
-    row = _owned(store, owner_id, session_id)
-    return _session_record(row) if row is not None else None
+    if blank(session_id):
+        return None
+    record = _session_by_id(store, session_id)
+    return record if record is not None and record.owner_id == owner_id else None
 
 
 @db_session
@@ -233,18 +257,26 @@ def store_exact_seq(store: Store, session_id: str, last_seq: int) -> None:
 
 
 @db_session
-def start_run(store: Store, session_id: str, user_message: MessageRecord) -> SessionRecord:
+def start_run(store: Store, session_id: str, user_message: MessageRecord) -> SessionRecord | None:
     """Create the run and commit its user message; name the session after it if unnamed.
+    None when the session no longer exists.
 
     The run starts at the message's ``created_at`` when it has one (so that the caller knows
     the stored value), else now."""
-    row = store.agent.ChatSession[session_id]
+    record = _session_by_id(store, session_id)
+    if record is None:
+        return None
     now = user_message.created_at or now_ms()
-    store.agent.Run(id=user_message.run_id, session=row, status="running", started_at=now)
-    _insert_message(store, row, user_message, now)
-    if not row.title_locked and row.title == DEFAULT_TITLE:
-        row.title = shorten_title(user_message.content)
-    return _session_record(row)
+    store.agent.execute(
+        'INSERT INTO "runs" ("id", "session", "status", "started_at") '
+        "VALUES ($run_id, $session_id, 'running', $now)",
+        {},
+        {"run_id": user_message.run_id, "session_id": session_id, "now": now},
+    )
+    title = record.title
+    if not record.title_locked and title == DEFAULT_TITLE:
+        title = shorten_title(user_message.content)
+    return _insert_message(store, record, user_message, now, title=title)
 
 
 def shorten_title(text: str, limit: int = 60) -> str:
@@ -256,33 +288,48 @@ def shorten_title(text: str, limit: int = 60) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def _insert_message(store: Store, session, message: MessageRecord, now: int) -> None:  # noqa: ANN001
-    position = session.message_count + 1
-    store.agent.ChatMessage(
-        id=message.id,
-        session=session,
-        run_id=message.run_id,
-        position=position,
-        role=message.role,
-        content=message.content,
-        tool_calls=message.tool_calls,
-        tool_call_id=message.tool_call_id,
-        is_error=message.is_error,
-        extra={"blocks": message.blocks} if message.blocks else None,
-        usage=message.usage,
-        created_at=message.created_at or now,
+def _insert_message(
+    store: Store, record: SessionRecord, message: MessageRecord, now: int, *, title: str
+) -> SessionRecord:
+    """Append a message to the session (the next position) and touch the session."""
+    position = record.message_count + 1
+    store.agent.execute(
+        'INSERT INTO "messages" ("id", "session", "run_id", "position", "role", "content", '
+        '"tool_calls", "tool_call_id", "is_error", "extra", "usage", "created_at") VALUES '
+        "($id, $session_id, $run_id, $position, $role, $content, $tool_calls, $tool_call_id, "
+        "$is_error, $extra, $usage, $created_at)",
+        {},
+        {
+            "id": message.id,
+            "session_id": record.id,
+            "run_id": message.run_id,
+            "position": position,
+            "role": message.role,
+            "content": message.content,
+            "tool_calls": _json_text(message.tool_calls),
+            "tool_call_id": message.tool_call_id,
+            "is_error": message.is_error,
+            "extra": _json_text({"blocks": message.blocks} if message.blocks else None),
+            "usage": _json_text(message.usage),
+            "created_at": message.created_at or now,
+        },
     )
-    session.message_count = position
-    session.updated_at = now
+    store.agent.execute(
+        'UPDATE "sessions" SET "message_count" = $position, "updated_at" = $now, '
+        '"title" = $title WHERE "id" = $session_id',
+        {},
+        {"position": position, "now": now, "title": title, "session_id": record.id},
+    )
+    return replace(record, message_count=position, updated_at=now, title=title)
 
 
 @db_session
 def add_message(store: Store, session_id: str, message: MessageRecord) -> bool:
     """Commit one finished message; False when the session was deleted meanwhile."""
-    row = store.agent.ChatSession.get(id=session_id)
-    if row is None:
+    record = _session_by_id(store, session_id)
+    if record is None:
         return False
-    _insert_message(store, row, message, now_ms())
+    _insert_message(store, record, message, now_ms(), title=record.title)
     return True
 
 
@@ -298,28 +345,47 @@ def finish_run(
 ) -> tuple[SessionRecord, RunRecord] | None:
     """Record how a run ended; the session and the run as stored (the run's ``message_ids``
     are not read here: empty)."""
-    run = store.agent.Run.get(id=run_id)
-    if run is None:
+    rows = store.agent.select(
+        'SELECT "session", "started_at" FROM "runs" WHERE "id" = $run_id', {}, {"run_id": run_id}
+    )
+    if not rows:
         return None
+    session_id, started_at = rows[0]
     now = now_ms()
-    run.status = status
-    run.error_code = error_code
-    run.error_message = error_message[:2000] if error_message else None
-    run.usage = usage
-    run.ended_at = now
-    run.session.updated_at = now
+    error_message = error_message[:2000] if error_message else None
+    store.agent.execute(
+        'UPDATE "runs" SET "status" = $status, "error_code" = $error_code, '
+        '"error_message" = $error_message, "usage" = $usage, "ended_at" = $now '
+        'WHERE "id" = $run_id',
+        {},
+        {
+            "status": status,
+            "error_code": error_code,
+            "error_message": error_message,
+            "usage": _json_text(usage),
+            "now": now,
+            "run_id": run_id,
+        },
+    )
+    store.agent.execute(
+        'UPDATE "sessions" SET "updated_at" = $now WHERE "id" = $session_id',
+        {},
+        {"now": now, "session_id": session_id},
+    )
+    record = _session_by_id(store, session_id)
+    assert record is not None, "a run's session is deleted with it (cascade)"
     finished = RunRecord(
-        id=run.id,
-        session_id=run.session.id,
-        status=run.status,
-        error_code=run.error_code,
-        error_message=run.error_message,
-        usage=dict(run.usage) if run.usage else None,
-        started_at=run.started_at,
-        ended_at=run.ended_at,
+        id=run_id,
+        session_id=session_id,
+        status=status,
+        error_code=error_code,
+        error_message=error_message,
+        usage=dict(usage) if usage else None,
+        started_at=started_at,
+        ended_at=now,
         message_ids=[],
     )
-    return _session_record(run.session), finished
+    return record, finished
 
 
 @db_session

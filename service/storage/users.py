@@ -170,6 +170,16 @@ def get_user(store: Store, user_id: str) -> UserRecord | None:
 
 
 @db_session
+def own_daily_token_limit(store: Store, user_id: str) -> int | None:
+    """The user's own daily token limit; None when they have none (the server's applies) or do
+    not exist. One column by SQL: this runs before every run starts."""
+    rows = store.auth.select(
+        'SELECT "daily_token_limit" FROM "users" WHERE "id" = $user_id', {}, {"user_id": user_id}
+    )
+    return rows[0] if rows else None
+
+
+@db_session
 def find_user_by_login(store: Store, username_or_email: str) -> UserRecord | None:
     # Pony strips str values and validates their length before it queries: a blank or
     # over-long key would raise (a 500) instead of matching nobody.
