@@ -164,6 +164,18 @@ class SessionHub:
             raise NotFoundError("No such session")
         return record
 
+    def _loaded_session(self, owner: Owner, session_id: Any) -> LiveSession:
+        """The owner's session, read from the database only when it is not loaded in memory.
+
+        The read is most of what ``message.send`` costs before the model is called, and a
+        loaded session's id and owner never change: a deletion through the hub unloads it, and
+        one by another process is caught when the run is committed (``start_run``)."""
+        live = self._live.get(session_id) if isinstance(session_id, str) else None
+        if live is None or live.owner_id != owner.user_id:
+            return self._live_session(self._owned(owner, session_id))
+        live.last_active = time.monotonic()
+        return live
+
     def _view(self, record: SessionRecord) -> dict[str, Any]:
         live = self._live.get(record.id)
         return session_view(record, running=live is not None and live.running)
@@ -277,8 +289,7 @@ class SessionHub:
             raise TooLarge(f"content is longer than {MAX_CONTENT_CHARS:,} characters")
         if not content.strip():
             raise BadRequestError("content must not be empty")
-        record = self._owned(owner, session_id)
-        live = self._live_session(record)
+        live = self._loaded_session(owner, session_id)
         if live.run is not None:
             raise Busy("A reply is still being written in this session; wait or cancel it")
         if self.admit is not None:
@@ -293,7 +304,7 @@ class SessionHub:
             blocks=[{"type": "text", "text": content}],
             created_at=now_ms(),
         )
-        started = session_store.start_run(self._store, record.id, user_message)
+        started = session_store.start_run(self._store, live.id, user_message)
         if started is None:  # deleted by another process (the CLI) since it was read
             raise NotFoundError("No such session")
         record = started

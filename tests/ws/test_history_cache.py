@@ -124,3 +124,31 @@ def test_history_in_memory_equals_a_fresh_load_from_the_database(
     marked = [b for turn in sent for b in turn["content"] if "cache_control" in b]
     assert len(marked) == 1, "no cache mark left behind on the shared history"
     assert sent[4]["content"][0]["type"] == "tool_result"
+
+
+def test_a_loaded_session_deleted_by_another_process_is_not_found(
+    standin: ThreadedStandIn, tmp_path: Path
+) -> None:
+    """message.send trusts the loaded session for its owner, and finds out at the commit that
+    the row is gone: not_found, and the server stays well."""
+    standin.set_responder(ScriptedResponder([text_reply("First."), text_reply("Second.")]))
+    with ServerProcess(tmp_path / "data", standin.url or "") as server:
+        user = register(server.base, "vanishing")
+
+        async def scenario() -> None:
+            client = await Client.connect(server.ws_url, user["token"])
+            session = (await client.call("session.create"))["session"]["id"]
+            await client.run_to_end(session, "Hello")
+            with sqlite3.connect(next((tmp_path / "data").rglob("agentx.db"))) as database:
+                database.execute("PRAGMA foreign_keys=ON")
+                assert database.execute("DELETE FROM sessions WHERE id = ?", (session,)).rowcount
+            result = await client.request("message.send", sessionId=session, content="Again")
+            assert result["ok"] is False
+            assert result["error"]["code"] == "not_found"
+            other = (await client.call("session.create"))["session"]["id"]
+            assert (await client.run_to_end(other, "Still there?"))[-1]["event"]["type"] == (
+                "RUN_FINISHED"
+            )
+            await client.close()
+
+        asyncio.run(scenario())
