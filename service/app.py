@@ -13,7 +13,9 @@ import gc
 import itertools
 import logging
 import secrets
+import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -118,6 +120,9 @@ def _setup_middleware(app: Sanic, settings: Settings) -> None:
     async def start_request(request: Request) -> None:
         request.ctx.request_id = uuid.uuid4().hex[:16]
         request.ctx.started = time.perf_counter()
+        stop_signals = request.app.ctx.stop_signals
+        if stop_signals is not None and not stop_signals.serving.is_set():
+            await stop_signals.serving.wait()  # see StopSignals
         if request.path.startswith(docs_path):
             document_routes()  # the OpenAPI description is built when first asked for
 
@@ -284,6 +289,72 @@ def _batch_extension_routes(app: Sanic) -> None:
             app.finalize()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopSignals:
+    """SIGTERM or SIGINT stops the server cleanly, whenever it comes once the server answers.
+
+    Sanic starts in steps, one ``run_until_complete`` each, and can answer requests in
+    between; it installs its signal handlers through uvloop between two steps, and uvloop
+    drops a signal that comes while its loop is not running. A SIGTERM sent right after the
+    first answer either killed the process (exit -15) or was lost, and the server ran on.
+    So: a plain Python handler, which runs whether the loop runs or not, replaces Sanic's
+    and hands the stop to the loop, which makes it once the server serves (``serving``);
+    requests wait for ``serving`` too, so no client can see an answer before. A second
+    signal acts as it did before (SIGINT raises KeyboardInterrupt, SIGTERM ends the process).
+    """
+
+    def __init__(self, app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        self.app = app
+        self.loop = loop
+        self.serving = asyncio.Event()
+
+    def install(self) -> None:
+        for number in STOP_SIGNALS:
+            signal.signal(number, self._on_signal)
+
+    def watch_serving(self) -> None:
+        """Set ``serving`` once Sanic has finished starting (it is then in ``run_forever``)."""
+        if self.app.state.is_running:
+            self.serving.set()
+        else:
+            self.loop.call_later(0.01, self.watch_serving)
+
+    def _on_signal(self, number: int, frame: object) -> None:
+        self.loop.call_soon_threadsafe(self._stop_when_serving)
+
+    def _stop_when_serving(self) -> None:
+        if not self.serving.is_set():
+            self.loop.call_later(0.05, self._stop_when_serving)
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        self.app.stop(terminate=False)
+
+
+def _stop_cleanly_on_signals(app: Sanic) -> None:
+    app.ctx.stop_signals = None
+    if Sanic.test_mode:
+        return  # in-process test clients: the test runner owns the process's signals
+
+    @app.before_server_start(priority=1000)
+    async def handle_stop_signals(app: Sanic) -> None:
+        if threading.current_thread() is threading.main_thread():
+            app.ctx.stop_signals = StopSignals(app, asyncio.get_running_loop())
+            app.ctx.stop_signals.install()
+
+    @app.listener("after_server_start", priority=1000)
+    async def replace_sanic_signal_handlers(app: Sanic) -> None:
+        stop_signals: StopSignals | None = app.ctx.stop_signals
+        if stop_signals is None:
+            return
+        for number in STOP_SIGNALS:
+            stop_signals.loop.remove_signal_handler(number)
+        stop_signals.install()
+        stop_signals.watch_serving()
+
+
 def _mount(app: Sanic, blueprint: Blueprint, base_path: str) -> None:
     """Register a blueprint, under ``BASE_PATH`` when one is set (behind a reverse proxy
     that serves Portagent at a sub-path). The prefix is a registration option, so the
@@ -325,6 +396,7 @@ def create_app(settings: Settings, *, name: str | None = None) -> Sanic:
     _setup_middleware(app, settings)
     _setup_listeners(app, settings, _choose_sandbox(settings))
     _batch_extension_routes(app)
+    _stop_cleanly_on_signals(app)
     # The web UI last: its catch-all route answers client routes, never the API.
     for blueprint in (info_bp, docs_assets_bp, auth_bp, admin_bp, usage_bp, ws_bp, web_bp):
         _mount(app, blueprint, settings.base_path)
