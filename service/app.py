@@ -319,7 +319,7 @@ class StopSignals:
         if self.app.state.is_running:
             self.serving.set()
         else:
-            self.loop.call_later(0.01, self.watch_serving)
+            self.loop.call_later(0.002, self.watch_serving)
 
     def _on_signal(self, number: int, frame: object) -> None:
         self.loop.call_soon_threadsafe(self._stop_when_serving)
