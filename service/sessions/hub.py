@@ -196,6 +196,8 @@ class SessionHub:
         )
         live = self._live_session(record)
         live.reserved_seq = session_store.SEQ_RESERVATION
+        # A new session has no messages or runs: its history needs no read.
+        live.history = SessionHistory([], [], thinking=self._config.thinking_budget > 0)
         view = self._view(record)
         self._notify(owner.user_id, "session.created", view)
         return view

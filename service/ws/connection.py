@@ -15,7 +15,7 @@ from ..auth.models import UserPublic
 from ..errors import BadRequest, PortagentError, RateLimited
 from ..sessions import Owner, SessionHub
 from ..sessions.live import MAX_LOG_EVENTS
-from .frames import send_text_frames
+from .frames import send_text_frames, write_now
 
 log = logging.getLogger("portagent.ws")
 
@@ -68,14 +68,42 @@ class Connection:
         self.token_id = token_id
         self.token_expires_at = token_expires_at
         self.budget = CommandBudget()
-        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(MAX_PENDING_FRAMES)
+        self._outbox: asyncio.Queue[str] = asyncio.Queue(MAX_PENDING_FRAMES)
+        self._pending: list[str] = []  # delivered this turn of the loop, flushed after it
+        self._writing = False  # the writer task holds a batch
         self._closing = False
 
     def deliver(self, frame: str) -> None:
-        """Queue a frame without waiting; a client too slow to keep up is disconnected (it
-        can reconnect and resume from its last seq)."""
+        """Send a frame without waiting.
+
+        Frames delivered during one turn of the event loop go out together right after it, in
+        one write straight to the socket when it can take them (``frames.write_now``), else
+        through the outbox and the writer task. A client too slow to keep up, whose outbox
+        fills, is disconnected (it can reconnect and resume from its last seq).
+        """
         if self._closing:
             return
+        if not self._pending and self._backlogged():
+            self._enqueue(frame)
+            return
+        self._pending.append(frame)
+        if len(self._pending) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _backlogged(self) -> bool:
+        """The writer task holds frames: newer ones must queue behind them."""
+        return self._writing or not self._outbox.empty()
+
+    def _flush(self) -> None:
+        frames, self._pending = self._pending, []
+        if not frames or self._closing:
+            return
+        if not self._backlogged() and write_now(self.ws, frames):
+            return
+        for frame in frames:
+            self._enqueue(frame)
+
+    def _enqueue(self, frame: str) -> None:
         try:
             self._outbox.put_nowait(frame)
         except asyncio.QueueFull:
@@ -83,7 +111,8 @@ class Connection:
             self.close_soon(CLOSE_SLOW_CONSUMER, "too far behind; reconnect and resume")
 
     async def flushed(self) -> None:
-        """Wait until every queued frame has been handed to the socket."""
+        """Wait until every frame delivered so far has been handed to the socket."""
+        self._flush()
         await self._outbox.join()
 
     def close_soon(self, code: int, reason: str) -> None:
@@ -96,18 +125,17 @@ class Connection:
         self.deliver(orjson.dumps(value).decode())
 
     async def write_loop(self) -> None:
-        """Send queued frames in order. Frames queued while the loop was busy elsewhere (a
-        relayed burst of deltas) go out together, in one write to the socket."""
+        """Send the outbox in order, everything queued at once in one write, waiting for the
+        socket when it pushes back."""
         while True:
             batch = [await self._outbox.get()]
+            self._writing = True
             while len(batch) < WRITE_BATCH and not self._outbox.empty():
                 batch.append(self._outbox.get_nowait())
             try:
-                frames = batch[: batch.index(None)] if None in batch else batch
-                await send_text_frames(self.ws, frames)  # type: ignore[arg-type]
-                if len(frames) < len(batch):
-                    return
+                await send_text_frames(self.ws, batch)
             finally:
+                self._writing = False
                 for _ in batch:
                     self._outbox.task_done()
 
