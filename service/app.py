@@ -290,6 +290,7 @@ def _batch_extension_routes(app: Sanic) -> None:
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SERVING_WAIT_LIMIT = 5.0
 
 
 class StopSignals:
@@ -314,12 +315,15 @@ class StopSignals:
         for number in STOP_SIGNALS:
             signal.signal(number, self._on_signal)
 
-    def watch_serving(self) -> None:
-        """Set ``serving`` once Sanic has finished starting (it is then in ``run_forever``)."""
-        if self.app.state.is_running:
+    def watch_serving(self, deadline: float | None = None) -> None:
+        """Set ``serving`` once Sanic has finished starting (it is then in ``run_forever``),
+        or after a few seconds in any case: a server started another way (``create_server``)
+        never says it serves, and must not hold its requests for ever."""
+        deadline = deadline or self.loop.time() + SERVING_WAIT_LIMIT
+        if self.app.state.is_running or self.loop.time() > deadline:
             self.serving.set()
         else:
-            self.loop.call_later(0.002, self.watch_serving)
+            self.loop.call_later(0.002, self.watch_serving, deadline)
 
     def _on_signal(self, number: int, frame: object) -> None:
         self.loop.call_soon_threadsafe(self._stop_when_serving)
@@ -340,9 +344,11 @@ def _stop_cleanly_on_signals(app: Sanic) -> None:
 
     @app.before_server_start(priority=1000)
     async def handle_stop_signals(app: Sanic) -> None:
-        if threading.current_thread() is threading.main_thread():
+        # Under an ASGI server, the signals are that server's.
+        if threading.current_thread() is threading.main_thread() and not app.state.asgi:
             app.ctx.stop_signals = StopSignals(app, asyncio.get_running_loop())
             app.ctx.stop_signals.install()
+            app.ctx.stop_signals.watch_serving()
 
     @app.listener("after_server_start", priority=1000)
     async def replace_sanic_signal_handlers(app: Sanic) -> None:
@@ -352,7 +358,6 @@ def _stop_cleanly_on_signals(app: Sanic) -> None:
         for number in STOP_SIGNALS:
             stop_signals.loop.remove_signal_handler(number)
         stop_signals.install()
-        stop_signals.watch_serving()
 
 
 def _mount(app: Sanic, blueprint: Blueprint, base_path: str) -> None:
