@@ -73,6 +73,9 @@ class SessionHub:
             self._client_ready.set()
         self._sandbox = sandbox
         self._live: dict[str, LiveSession] = {}
+        # Runs going per user, counted as they start and end (the quota check reads it before
+        # every run; counting over every loaded session made a burst of sends quadratic).
+        self._running: dict[str, int] = {}
         self._sockets: dict[str, set[Subscriber]] = {}
         self._subscriptions: dict[Subscriber, set[str]] = {}
         self._toolboxes: dict[str, Toolbox] = {}
@@ -314,6 +317,7 @@ class SessionHub:
         history.append(user_message)
         self._subscribe(live, socket)
         live.run = LiveRun(id=run_id, start_seq=live.seq + 1)
+        self._running[live.owner_id] = self._running.get(live.owner_id, 0) + 1
         agent_run = AgentRun(
             self._client,
             self._config,
@@ -338,7 +342,7 @@ class SessionHub:
             live.run.task.cancel()
 
     def running_runs(self, user_id: str) -> int:
-        return sum(1 for live in self._live.values() if live.owner_id == user_id and live.running)
+        return self._running.get(user_id, 0)
 
     def stop_user_runs(self, user_id: str) -> int:
         """Cancel every run of a user (their account was deactivated); how many."""
@@ -410,7 +414,17 @@ class SessionHub:
                 error_code="internal",
                 error_message="Something went wrong on the server; the error is in its log.",
             )
-        self._finish(live, agent_run, outcome)
+        try:
+            self._finish(live, agent_run, outcome)
+        finally:
+            self._count_run_ended(live.owner_id)
+
+    def _count_run_ended(self, user_id: str) -> None:
+        left = self._running.get(user_id, 0) - 1
+        if left > 0:
+            self._running[user_id] = left
+        else:
+            self._running.pop(user_id, None)
 
     def _finish(self, live: LiveSession, agent_run: AgentRun, outcome: RunOutcome) -> None:
         reason = live.run.cancel_reason if live.run is not None else None
