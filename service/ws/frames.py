@@ -58,7 +58,24 @@ def write_now(ws: WebsocketImplProtocol, messages: list[str]) -> bool:
     if transport is None or transport.is_closing() or can_write is None or not can_write.is_set():
         return False
     protocol = ws.ws_proto
-    for message in messages:
-        protocol.send_text(message.encode())
-    transport.write(b"".join(protocol.data_to_send()))
+    if protocol.extensions or protocol.expect_continuation_frame:
+        for message in messages:
+            protocol.send_text(message.encode())
+        transport.write(b"".join(protocol.data_to_send()))
+        return True
+    # No extension negotiated (Sanic offers none) and no fragmented message open: a text frame
+    # is a two- to ten-byte header and the payload, unmasked from a server (RFC 6455, 5.2).
+    # Built here it costs a fraction of the protocol object's framing, once per frame per socket.
+    transport.write(b"".join([*protocol.data_to_send(), *map(text_frame, messages)]))
     return True
+
+
+def text_frame(message: str) -> bytes:
+    """One unfragmented, unmasked WebSocket text frame carrying ``message``."""
+    payload = message.encode()
+    length = len(payload)
+    if length < 126:
+        return bytes((0x81, length)) + payload
+    if length < 65536:
+        return b"\x81\x7e" + length.to_bytes(2, "big") + payload
+    return b"\x81\x7f" + length.to_bytes(8, "big") + payload
