@@ -42,7 +42,8 @@ from .info.routes import bp as info_bp
 from .logs import setup_logging
 from .net import parse_networks
 from .sessions import SessionHub
-from .storage import open_store
+from .storage import Store, open_store
+from .storage.database import CHECKPOINT_SECONDS, checkpoint_wal
 from .web import bp as web_bp
 from .ws.registry import SocketRegistry
 from .ws.routes import bp as ws_bp
@@ -235,6 +236,16 @@ async def _housekeeping(app: Sanic) -> None:
             log.exception("housekeeping failed")
 
 
+async def _checkpoint_wal(store: Store) -> None:
+    """Checkpoint the databases' write-ahead logs in a worker thread, every few seconds."""
+    while True:
+        await asyncio.sleep(CHECKPOINT_SECONDS)
+        try:
+            await asyncio.to_thread(checkpoint_wal, store)
+        except Exception:
+            log.exception("checkpointing the databases failed")
+
+
 def _setup_listeners(app: Sanic, settings: Settings, sandbox: str) -> None:
     @app.before_server_start
     async def open_resources(app: Sanic) -> None:
@@ -252,6 +263,7 @@ def _setup_listeners(app: Sanic, settings: Settings, sandbox: str) -> None:
         )
         app.ctx.hub.recover_interrupted_runs()
         app.ctx.housekeeping = asyncio.get_running_loop().create_task(_housekeeping(app))
+        app.ctx.checkpointer = asyncio.get_running_loop().create_task(_checkpoint_wal(store))
         log.info(
             "Portagent %s serving on port %s (data dir %s)",
             __version__,
@@ -377,7 +389,7 @@ def _stop_runs_first(app: Sanic) -> None:
 
     @app.before_server_stop
     async def stop_runs(app: Sanic) -> None:
-        for task_name in ("housekeeping", "model_loader"):
+        for task_name in ("housekeeping", "model_loader", "checkpointer"):
             task = getattr(app.ctx, task_name, None)
             if task is not None:
                 task.cancel()
