@@ -7,6 +7,7 @@ never stopped by a quota: it may finish, and its tokens count against the next o
 from __future__ import annotations
 
 import logging
+import time
 
 from ..config import Settings
 from ..errors import QuotaExceeded
@@ -33,10 +34,32 @@ def _until(reset_at: int, now: int) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
+# How long a user's own daily limit is trusted from memory. The admin API's changes apply at
+# once (it calls forget); one made with the CLI while the server runs, within this time.
+LIMIT_CACHE_SECONDS = 10.0
+
+
 class Quotas:
     def __init__(self, settings: Settings, store: Store) -> None:
         self._settings = settings
         self._store = store
+        self._own_limits: dict[str, tuple[float, int | None]] = {}
+
+    def _own_limit(self, user_id: str) -> int | None:
+        """The user's own daily limit, read at most every LIMIT_CACHE_SECONDS: the check runs
+        before every run, where a database read was a tenth of what Portagent adds to the time
+        to the first token."""
+        now = time.monotonic()
+        cached = self._own_limits.get(user_id)
+        if cached is not None and now - cached[0] < LIMIT_CACHE_SECONDS:
+            return cached[1]
+        limit = user_store.own_daily_token_limit(self._store, user_id)
+        self._own_limits[user_id] = (now, limit)
+        return limit
+
+    def forget(self, user_id: str) -> None:
+        """The user's limit changed: read it again at the next check."""
+        self._own_limits.pop(user_id, None)
 
     @property
     def max_concurrent_runs(self) -> int | None:
@@ -51,8 +74,7 @@ class Quotas:
                 f"You already have {running} replies being written, the most allowed at once; "
                 "send again when one of them has finished (or cancel one)"
             )
-        own = user_store.own_daily_token_limit(self._store, user_id)
-        limit = effective_limit(self._settings, own)
+        limit = effective_limit(self._settings, self._own_limit(user_id))
         if limit is None:
             return
         now = now_ms()

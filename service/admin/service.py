@@ -193,6 +193,7 @@ class AdminService:
         ):
             raise BadRequest("dailyTokenLimit must be a non-negative whole number or null")
         user_store.set_daily_token_limit(self._store, user_id, limit)
+        self.quotas.forget(user_id)
         audit.info(
             "admin action=set_quota admin=%s user=%s daily_token_limit=%s",
             admin.user.id,
