@@ -66,6 +66,7 @@ def package_versions() -> dict[str, str]:
         "ag-ui-protocol",
         "uvloop",
         "orjson",
+        "aiohttp",
         "bcrypt",
         "httpx",
     ):
