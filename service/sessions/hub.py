@@ -317,7 +317,6 @@ class SessionHub:
         history.append(user_message)
         self._subscribe(live, socket)
         live.run = LiveRun(id=run_id, start_seq=live.seq + 1)
-        self._running[live.owner_id] = self._running.get(live.owner_id, 0) + 1
         agent_run = AgentRun(
             self._client,
             self._config,
@@ -331,6 +330,7 @@ class SessionHub:
         live.run.task = asyncio.get_running_loop().create_task(
             self._drive(live, agent_run), name=f"run {run_id}"
         )
+        self._running[live.owner_id] = self._running.get(live.owner_id, 0) + 1  # _drive ends it
         self._notify(owner.user_id, "session.updated", self._view(record))
         return {"runId": run_id, "messageId": user_message.id}
 

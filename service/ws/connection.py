@@ -104,6 +104,8 @@ class Connection:
             self._enqueue(frame)
 
     def _enqueue(self, frame: str) -> None:
+        if self._closing:
+            return
         try:
             self._outbox.put_nowait(frame)
         except asyncio.QueueFull:

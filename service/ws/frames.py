@@ -3,9 +3,10 @@
 Sanic's ``ws.send`` frames one message and writes it to the transport: one system call per
 message, which was a fifth of the server's time when it relayed a fast reply (docs/benchmarks.md).
 ``send_text_frames`` does for a list of messages what ``ws.send`` does for one (the same lock,
-the same state checks, framing by the same ``websockets`` protocol object) and then writes all
-the frames at once; ``write_now`` does the same without waiting, when the socket can take the
-frames at once, which spares a task switch per frame when many sockets stream at a steady pace.
+the same state checks) and then writes all the frames at once; ``write_now`` does the same
+without waiting, when the socket can take the frames at once, which spares a task switch per
+frame when many sockets stream at a steady pace. Both frame the messages themselves, byte for
+byte as the ``websockets`` protocol object would (``tests/ws/test_frames.py``).
 Both use attributes of Sanic's ``WebsocketImplProtocol`` that are not public; when they are not
 there (another Sanic version), ``write_now`` declines and ``send_text_frames`` falls back to
 ``ws.send`` per message.
@@ -16,6 +17,7 @@ from __future__ import annotations
 from sanic.exceptions import ServerError, WebsocketClosed
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.protocol import State
+from websockets.server import ServerProtocol
 
 _INTERNALS = ("conn_mutex", "ws_proto", "io_proto", "data_finished_fut")
 
@@ -37,10 +39,7 @@ async def send_text_frames(ws: WebsocketImplProtocol, messages: list[str]) -> No
             raise WebsocketClosed("Cannot write to websocket interface after it is closed.")
         if not ws.data_finished_fut or ws.data_finished_fut.done():
             raise ServerError("Cannot write to websocket interface after it is finished.")
-        protocol = ws.ws_proto
-        for message in messages:
-            protocol.send_text(message.encode())
-        await ws.io_proto.send(b"".join(protocol.data_to_send()))
+        await ws.io_proto.send(_framed(ws.ws_proto, messages))
 
 
 def write_now(ws: WebsocketImplProtocol, messages: list[str]) -> bool:
@@ -57,17 +56,22 @@ def write_now(ws: WebsocketImplProtocol, messages: list[str]) -> bool:
     can_write = getattr(ws.io_proto, "_can_write", None)
     if transport is None or transport.is_closing() or can_write is None or not can_write.is_set():
         return False
-    protocol = ws.ws_proto
+    transport.write(_framed(ws.ws_proto, messages))
+    return True
+
+
+def _framed(protocol: ServerProtocol, messages: list[str]) -> bytes:
+    """``messages`` as text frames, after anything the protocol object still has to send.
+
+    With no extension negotiated (Sanic offers none) and no fragmented message open, a text
+    frame is a two- to ten-byte header and the payload, unmasked from a server (RFC 6455, 5.2):
+    built here it costs a fraction of the protocol object's framing, once per frame per socket.
+    """
     if protocol.extensions or protocol.expect_continuation_frame:
         for message in messages:
             protocol.send_text(message.encode())
-        transport.write(b"".join(protocol.data_to_send()))
-        return True
-    # No extension negotiated (Sanic offers none) and no fragmented message open: a text frame
-    # is a two- to ten-byte header and the payload, unmasked from a server (RFC 6455, 5.2).
-    # Built here it costs a fraction of the protocol object's framing, once per frame per socket.
-    transport.write(b"".join([*protocol.data_to_send(), *map(text_frame, messages)]))
-    return True
+        return b"".join(protocol.data_to_send())
+    return b"".join([*protocol.data_to_send(), *map(text_frame, messages)])
 
 
 def text_frame(message: str) -> bytes:
