@@ -27,6 +27,9 @@ log = logging.getLogger("portagent.errors")
 
 BUSY_RETRY_AFTER_SECONDS = 5
 
+DRAIN_AFTER_413_BYTES = 16 * 1024 * 1024
+"""How much of a refused body the server still reads (and drops) after answering 413."""
+
 
 class PortagentError(Exception):
     """A failure the client caused or must know about."""
@@ -135,6 +138,7 @@ def handle_exception(request: Request, exception: Exception) -> HTTPResponse:
             headers=dict(exception.headers or {}),
         )
     if isinstance(exception, PayloadTooLarge):
+        _drain_refused_body(request)
         return json({"error": "Request body too large (limit 1 MiB)"}, status=413)
     if isinstance(exception, ServiceUnavailable):
         # Sanic's response timeout: the server is overloaded, which a retry may get past.
@@ -158,6 +162,25 @@ def handle_exception(request: Request, exception: Exception) -> HTTPResponse:
         exc_info=exception,
     )
     return json({"error": "Internal server error", "requestId": request_id}, status=500)
+
+
+def _drain_refused_body(request: Request | None) -> None:
+    """Let Sanic read and drop the rest of a body it refused, up to DRAIN_AFTER_413_BYTES.
+
+    After a 413, Sanic tries to consume the rest of the body, but under the same limit that
+    refused it, so it stops at once and closes the socket with the client's upload still
+    unread. The kernel then answers with a reset instead of a normal close, and a client
+    still sending (a browser uploading, ``http.client``) sees a network error, not the 413.
+    Raising this one connection's limit lets the body drain after the answer is sent; the
+    connection still closes (Sanic has set ``keep_alive`` off). A body larger than the drain
+    limit, or an endless chunked one, is cut off there, as before.
+    """
+    stream = getattr(request, "stream", None)
+    protocol = getattr(stream, "protocol", None)
+    if stream is None or protocol is None or not hasattr(stream, "request_max_size"):
+        return
+    stream.request_max_size = DRAIN_AFTER_413_BYTES
+    protocol.request_max_size = DRAIN_AFTER_413_BYTES
 
 
 def register_error_handler(app: Sanic) -> None:

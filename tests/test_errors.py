@@ -3,6 +3,7 @@ is closed unless named origins open it."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import socket
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from sanic import Request, Sanic
 from sanic_testing.reusable import ReusableClient
-from support.server import ServerProcess
+from support.server import ServerProcess, http_json
 
 MIB = 1024 * 1024
 JSON = {"content-type": "application/json"}
@@ -199,6 +200,26 @@ def test_a_chunked_body_over_1_mib_is_413(tmp_path: Path) -> None:
     assert status_line.split()[1] == b"413", answer[:300]
     payload = json.loads(rest.split(b"\r\n\r\n", 1)[1])
     assert payload == {"error": "Request body too large (limit 1 MiB)"}
+
+
+def test_a_client_still_uploading_a_big_body_reads_the_413(tmp_path: Path) -> None:
+    """A client that sends its whole body before reading (as ``http.client`` and browsers do)
+    gets the 413, not a connection reset: the server reads and drops the rest of the body
+    after answering instead of closing on unread bytes. At 8 MiB every attempt used to end in
+    a reset."""
+    body = b"x" * (8 * MIB)
+    with ServerProcess(tmp_path / "data", "http://127.0.0.1:9") as server:
+        for _ in range(5):
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+            try:
+                connection.request("POST", "/api/auth/login", body=body, headers=JSON)
+                response = connection.getresponse()
+                payload = json.loads(response.read())
+            finally:
+                connection.close()
+            assert response.status == 413
+            assert payload == {"error": "Request body too large (limit 1 MiB)"}
+        assert http_json(server.base, "GET", "/health")[0] == 200
 
 
 @pytest.mark.parametrize(
