@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from .prompt_cache import InputUsage, estimate_tokens
 from .scripts import ContentBlock, Reply, Text, Thinking, ToolUse
@@ -24,9 +25,13 @@ def new_request_id() -> str:
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
-    """One server-sent event. The SDK ignores a ``data:`` line without its ``event:`` line."""
-    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return f"event: {event}\ndata: {payload}\n\n".encode()
+    """One server-sent event. The SDK ignores a ``data:`` line without its ``event:`` line.
+
+    orjson writes the same compact UTF-8 JSON as ``json.dumps(separators=(",", ":"),
+    ensure_ascii=False)`` at a fraction of the cost: one event per streamed token is most of
+    the stand-in's own CPU in the benchmarks, which share the machine with the server.
+    """
+    return b"event: %s\ndata: %s\n\n" % (event.encode(), orjson.dumps(data))
 
 
 def error_body(error_type: str, message: str, request_id: str | None = None) -> dict[str, Any]:
