@@ -15,7 +15,7 @@ from ..auth.models import UserPublic
 from ..errors import BadRequest, PortagentError, RateLimited
 from ..sessions import Owner, SessionHub
 from ..sessions.live import MAX_LOG_EVENTS
-from .frames import send_text_frames, write_now
+from .frames import can_batch, send_text_frames, write_now
 
 log = logging.getLogger("portagent.ws")
 
@@ -72,6 +72,7 @@ class Connection:
         self._pending: list[str] = []  # delivered this turn of the loop, flushed after it
         self._writing = False  # the writer task holds a batch
         self._closing = False
+        self._direct_writes = can_batch(ws)  # Sanic's internals are there: frames.write_now
 
     def deliver(self, frame: str) -> None:
         """Send a frame without waiting.
@@ -98,7 +99,7 @@ class Connection:
         frames, self._pending = self._pending, []
         if not frames or self._closing:
             return
-        if not self._backlogged() and write_now(self.ws, frames):
+        if self._direct_writes and not self._backlogged() and write_now(self.ws, frames):
             return
         for frame in frames:
             self._enqueue(frame)

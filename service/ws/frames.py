@@ -8,7 +8,7 @@ without waiting, when the socket can take the frames at once, which spares a tas
 frame when many sockets stream at a steady pace. Both frame the messages themselves, byte for
 byte as the ``websockets`` protocol object would (``tests/ws/test_frames.py``).
 Both use attributes of Sanic's ``WebsocketImplProtocol`` that are not public; when they are not
-there (another Sanic version), ``write_now`` declines and ``send_text_frames`` falls back to
+there (another Sanic version), ``write_now`` is not used and ``send_text_frames`` falls back to
 ``ws.send`` per message.
 """
 
@@ -45,8 +45,11 @@ async def send_text_frames(ws: WebsocketImplProtocol, messages: list[str]) -> No
 def write_now(ws: WebsocketImplProtocol, messages: list[str]) -> bool:
     """Write ``messages`` to the socket without waiting, if it can take them: nothing else is
     being sent on it (Sanic's lock is free), it is open, and its transport is not pushing back.
-    False when it cannot; the caller then queues them for :func:`send_text_frames`."""
-    if not can_batch(ws) or ws.conn_mutex.locked():
+    False when it cannot; the caller then queues them for :func:`send_text_frames`.
+
+    Only for a socket that :func:`can_batch`: the caller checks that once per connection,
+    since this runs for every delta of every stream."""
+    if ws.conn_mutex.locked():
         return False
     if ws.ws_proto.state is not State.OPEN or not ws.data_finished_fut:
         return False
