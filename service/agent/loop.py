@@ -37,6 +37,10 @@ class RunReporter(Protocol):
 
     def save(self, message: MessageRecord) -> None: ...
 
+    async def wait_turn(self) -> None:
+        """Return when this run may do its end-of-turn bookkeeping (saving the reply, and
+        when it is the last turn, ending the run) without holding up other streams."""
+
 
 @dataclass(frozen=True)
 class AgentConfig:
@@ -405,6 +409,9 @@ class AgentRun:
         try:
             for _ in range(self.config.max_turns):
                 turn = await self._stream_model_turn(conversation)
+                # Everything from here to the next await (the reply committed; when the run
+                # ends here, the hub recording its end) runs in one step: one run per loop turn.
+                await self.reporter.wait_turn()
                 conversation.append(
                     {"role": "assistant", "content": turn.save_segments(complete=True)}
                 )

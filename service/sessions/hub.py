@@ -30,6 +30,7 @@ from ..storage.database import now_ms
 from ..storage.sessions import MessageRecord, RunRecord, SessionRecord
 from .live import LiveRun, LiveSession, SessionHistory, Subscriber
 from .public import session_view
+from .turns import TurnGate
 
 if TYPE_CHECKING:
     import anthropic
@@ -73,6 +74,8 @@ class SessionHub:
             self._client_ready.set()
         self._sandbox = sandbox
         self._live: dict[str, LiveSession] = {}
+        # Runs end one per turn of the loop when many end at once (turns.TurnGate).
+        self._turns = TurnGate()
         # Runs going per user, counted as they start and end (the quota check reads it before
         # every run; counting over every loaded session made a burst of sends quadratic).
         self._running: dict[str, int] = {}
@@ -325,7 +328,7 @@ class SessionHub:
             history=history.model,
             user_message=user_message,
             thread_id=record.id,
-            reporter=_Reporter(self._store, live),
+            reporter=_Reporter(self._store, live, self._turns),
         )
         live.run.task = asyncio.get_running_loop().create_task(
             self._drive(live, agent_run), name=f"run {run_id}"
@@ -445,7 +448,7 @@ class SessionHub:
             if live.history is not None:
                 live.history.finish_run(run)
         usage = outcome.usage.token_usage(self._config.model)
-        reporter = _Reporter(self._store, live)
+        reporter = _Reporter(self._store, live, self._turns)
         if status in ("completed", "cancelled"):
             reporter.emit(
                 events.run_finished(
@@ -469,7 +472,9 @@ class SessionHub:
             if record is None:
                 continue
             live = self._live_session(record)
-            _Reporter(self._store, live).emit(events.run_error(INTERRUPTED_MESSAGE, "interrupted"))
+            _Reporter(self._store, live, self._turns).emit(
+                events.run_error(INTERRUPTED_MESSAGE, "interrupted")
+            )
         if pairs:
             log.warning("marked %d run(s) interrupted by the last stop", len(pairs))
         return len(pairs)
@@ -520,9 +525,13 @@ def _started_run(session_id: str, user_message: MessageRecord) -> RunRecord:
 class _Reporter:
     """Where a run's events and messages go: numbered, logged for replay, fanned out, saved."""
 
-    def __init__(self, store: Store, live: LiveSession) -> None:
+    def __init__(self, store: Store, live: LiveSession, turns: TurnGate) -> None:
         self._store = store
         self._live = live
+        self._turns = turns
+
+    async def wait_turn(self) -> None:
+        await self._turns.wait()
 
     def emit(self, event: events.Event) -> None:
         live = self._live
