@@ -448,7 +448,7 @@ class SessionHub:
             if live.history is not None:
                 live.history.finish_run(run)
         usage = outcome.usage.token_usage(self._config.model)
-        reporter = _Reporter(self._store, live, self._turns)
+        reporter = agent_run.reporter  # the run's own: this session's numbering and sockets
         if status in ("completed", "cancelled"):
             reporter.emit(
                 events.run_finished(
